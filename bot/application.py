@@ -1,0 +1,98 @@
+"""Wires the python-telegram-bot Application: dependencies, handler order, start-up tasks."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, BotCommand, BotCommandScope, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+from bot.config import Settings
+from bot.context import SERVICES_KEY, BotContext, Services, services_of
+from bot.crypto import Pseudonymizer
+from bot.i18n import I18n, active_locale
+from bot.menus import COMMUNITY_COMMANDS, STAFF_COMMANDS, bot_commands
+from bot.update_scope import UpdateScope
+from handlers import chats, errors, fallback, help, language, privacy, report, start
+from storage.database import create_engine, session_factory, upgrade_to_head
+
+log = logging.getLogger(__name__)
+
+
+def build_services(settings: Settings) -> Services:
+    engine = create_engine(settings.database_url)
+    return Services(
+        settings=settings,
+        i18n=I18n(settings.default_locale),
+        pseudonyms=Pseudonymizer(settings.secret_key),
+        engine=engine,
+        sessions=session_factory(engine),
+    )
+
+
+def build_application(services: Services) -> Application:
+    settings = services.settings
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_file_base_url)
+        .context_types(ContextTypes(context=BotContext))
+        .concurrent_updates(UpdateScope(services))
+        .post_init(on_startup)
+        .post_shutdown(on_shutdown)
+        .build()
+    )
+    application.bot_data[SERVICES_KEY] = services
+
+    # Order matters: gatekeeping first, then features, then the catch-all answers.
+    application.add_handlers(chats.handlers(), group=-1)
+    application.add_handlers(
+        [
+            *start.handlers(),
+            *language.handlers(),
+            *privacy.handlers(),
+            *help.handlers(settings.staff_chat_id),
+            *report.handlers(),
+            *fallback.handlers(),
+        ]
+    )
+    application.add_error_handler(errors.on_error)
+    return application
+
+
+async def on_startup(application: Application) -> None:
+    await upgrade_to_head(services_of(application).engine)
+    await set_command_menus(application)
+    log.info("ready")
+
+
+async def on_shutdown(application: Application) -> None:
+    await services_of(application).engine.dispose()
+
+
+async def set_command_menus(application: Application) -> None:
+    """Private chats get the community commands in each language; the staff chat gets its own."""
+    services = services_of(application)
+    i18n, settings, bot = services.i18n, services.settings, application.bot
+    menus = [(None, i18n.default_locale)] + [
+        # Telegram keys command menus by two-letter ISO 639-1 codes only.
+        (locale, locale) for locale in i18n.locales if len(locale) == 2
+    ]
+    for language_code, locale in menus:
+        with active_locale(i18n.get(locale)):
+            commands = bot_commands(COMMUNITY_COMMANDS)
+        await _set_commands(bot, commands, BotCommandScopeAllPrivateChats(), language_code)
+    with active_locale(i18n.get(settings.officer_locale)):
+        staff_commands = bot_commands(STAFF_COMMANDS)
+    await _set_commands(bot, staff_commands, BotCommandScopeChat(settings.staff_chat_id), None)
+
+
+async def _set_commands(bot: Bot, commands: list[BotCommand], scope: BotCommandScope, language_code: str | None) -> None:
+    try:
+        await bot.set_my_commands(commands, scope, language_code)
+    except TelegramError as exc:
+        # Menus are a convenience: a channel has none, and a missing staff chat or a hiccup at
+        # Telegram must not keep the bot from answering people.
+        log.warning("commands_not_set scope=%s error=%s", scope.type, type(exc).__name__)

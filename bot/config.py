@@ -1,0 +1,142 @@
+"""Configuration from the environment and `.env`, validated into one clear line per problem."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from bot.i18n import LOCALES_DIR, available_locales
+
+TOKEN_PATTERN = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,}$")
+MIN_SECRET_LENGTH = 32
+
+# Plain URLs an admin is likely to paste, mapped to the async drivers we ship.
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+}
+_SUPPORTED_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
+
+
+class ConfigError(Exception):
+    """Raised with every problem found, each a line an admin can act on."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Settings(BaseSettings):
+    """The public configuration contract: these variable names are documented in the README."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore"
+    )
+
+    telegram_bot_token: str
+    staff_chat_id: int
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    database_url: str = "sqlite+aiosqlite:///./data/outreach.db"
+    secret_key: str = Field(repr=False)
+    default_locale: str = "en"
+    officer_locale: str = "en"
+    agency_name: str = ""
+    agency_contact: str = ""
+    emergency_number: str = "911"
+    retention_days: int = 90
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: str) -> str:
+        if not TOKEN_PATTERN.match(value):
+            raise ValueError("does not look like a token from BotFather (expected 123456789:ABC…)")
+        return value
+
+    @field_validator("retention_days")
+    @classmethod
+    def _positive_retention(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be a whole number of days, 1 or more")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret(cls, value: str) -> str:
+        if len(value) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_LENGTH} characters; `outreach-bot init` makes one"
+            )
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_database_url(cls, value: str) -> str:
+        return async_database_url(value).render_as_string(hide_password=False)
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _http_base_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http(s) URL such as https://api.telegram.org/bot")
+        return value.rstrip("/")
+
+    @property
+    def telegram_file_base_url(self) -> str:
+        """Where files are downloaded: the Bot API serves them under /file/bot<token>/."""
+        base = self.telegram_api_base_url
+        return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file/bot"
+
+    @property
+    def database_description(self) -> str:
+        """The database URL without its password, safe to show in messages."""
+        return make_url(self.database_url).render_as_string(hide_password=True)
+
+
+def async_database_url(raw: str) -> URL:
+    """Parse a database URL and pick the async driver, accepting the plain forms admins paste."""
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ValueError("is not a database URL (e.g. sqlite+aiosqlite:///./data/outreach.db)") from None
+    url = url.set(drivername=_ASYNC_DRIVERS.get(url.drivername, url.drivername))
+    if url.drivername not in _SUPPORTED_DRIVERS:
+        raise ValueError(
+            f"uses {url.drivername!r}; use sqlite+aiosqlite:///… or postgresql+asyncpg://…"
+        )
+    return url
+
+
+def load_settings(env_file: Path | str | None = ".env", locales_dir: Path = LOCALES_DIR) -> Settings:
+    """Read and validate the configuration, raising ConfigError with every problem at once."""
+    try:
+        settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise ConfigError([_describe(error) for error in exc.errors()]) from None
+    shipped = available_locales(locales_dir)
+    problems = [
+        f"{name}: {value!r} has no catalog in locales/; available: {', '.join(shipped)}"
+        for name, value in (("DEFAULT_LOCALE", settings.default_locale),
+                            ("OFFICER_LOCALE", settings.officer_locale))
+        if value not in shipped
+    ]
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _describe(error: dict) -> str:
+    variable = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+    if error["type"] == "missing":
+        hint = " (run `outreach-bot init`)" if variable == "SECRET_KEY" else ""
+        return f"{variable}: is not set{hint}"
+    if error["type"] in {"int_parsing", "int_type"}:
+        example = " such as -1001234567890" if variable == "STAFF_CHAT_ID" else ""
+        return f"{variable}: must be a whole number{example}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{variable}: {message}"

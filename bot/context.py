@@ -1,0 +1,67 @@
+"""The typed CallbackContext through which handlers reach their dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import User
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.crypto import Pseudonymizer
+from bot.i18n import I18n
+from storage.unit_of_work import UnitOfWork
+
+SERVICES_KEY = "services"
+
+_unit_of_work: ContextVar[UnitOfWork] = ContextVar("unit_of_work")
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a handler may need, built once by bot.application."""
+
+    settings: Settings
+    i18n: I18n
+    pseudonyms: Pseudonymizer
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+
+@contextmanager
+def unit_of_work_for_update(uow: UnitOfWork) -> Iterator[None]:
+    token = _unit_of_work.set(uow)
+    try:
+        yield
+    finally:
+        _unit_of_work.reset(token)
+
+
+class BotContext(CallbackContext[ExtBot[None], dict, dict, dict]):
+    @property
+    def services(self) -> Services:
+        return services_of(self.application)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def i18n(self) -> I18n:
+        return self.services.i18n
+
+    @property
+    def uow(self) -> UnitOfWork:
+        """The unit of work of the update being handled; commit explicitly to keep changes."""
+        return _unit_of_work.get()
+
+    def pseudonym(self, user: User) -> str:
+        return self.services.pseudonyms.user(user.id)
+
+
+def services_of(application: Application) -> Services:
+    return application.bot_data[SERVICES_KEY]

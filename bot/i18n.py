@@ -1,0 +1,202 @@
+"""gettext catalogs, locale negotiation and the locale of the update being handled.
+
+Catalogs are compiled from `locales/<locale>/LC_MESSAGES/messages.po` in memory at start-up, so a
+stale or missing `.mo` can never be served, and a catalog that does not compile stops the bot.
+The active locale lives in a ContextVar that the update processor sets for exactly one update.
+"""
+
+from __future__ import annotations
+
+import string
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import PoFileError, read_po
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "messages"
+
+# Unicode isolates keep a left-to-right value (a code, a number, a URL) in place inside
+# right-to-left text, and stop a right-to-left value from reordering the sentence around it.
+FSI, PDI = "\u2068", "\u2069"
+
+
+class CatalogError(Exception):
+    """A shipped catalog cannot be used; the bot must not start with it."""
+
+
+@dataclass(frozen=True)
+class ActiveLocale:
+    code: str
+    translations: NullTranslations
+    right_to_left: bool = False
+
+
+_active: ContextVar[ActiveLocale] = ContextVar(
+    "active_locale", default=ActiveLocale("en", NullTranslations())
+)
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where it is shown."""
+    return message
+
+
+def _(message: str, /, **values: object) -> str:
+    """Translate `message` into the active locale and fill its `{named}` placeholders."""
+    active = _active.get()
+    return _fill(active, active.translations.gettext(message), values)
+
+
+def ngettext(singular: str, plural: str, n: int, /, **values: object) -> str:
+    """Translate a message with a count; `{n}` is the count formatted for the locale."""
+    active = _active.get()
+    return _fill(active, active.translations.ngettext(singular, plural, n), {"n": n, **values})
+
+
+def current_locale() -> str:
+    return _active.get().code
+
+
+@contextmanager
+def active_locale(locale: ActiveLocale) -> Iterator[None]:
+    """Make `locale` the one `_` uses until the block ends."""
+    token = _active.set(locale)
+    try:
+        yield
+    finally:
+        _active.reset(token)
+
+
+def _fill(active: ActiveLocale, text: str, values: Mapping[str, object]) -> str:
+    if not values:
+        return text
+    formatted = {
+        name: format_decimal(value, locale=active.code) if isinstance(value, int) else str(value)
+        for name, value in values.items()
+    }
+    if active.right_to_left:
+        formatted = {name: f"{FSI}{value}{PDI}" for name, value in formatted.items()}
+    return text.format(**formatted)
+
+
+def placeholders(text: str) -> Counter[str]:
+    """The `{name}` fields of a format string, counted."""
+    return Counter(field for _, field, _, _ in string.Formatter().parse(text) if field is not None)
+
+
+def available_locales(locales_dir: Path = LOCALES_DIR) -> tuple[str, ...]:
+    """Every locale with a catalog; adding a language is adding its `.po` file."""
+    return tuple(sorted(p.parent.parent.name for p in locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")))
+
+
+def catalog_problems(catalog: Catalog) -> list[str]:
+    """What makes a catalog unsafe to serve: babel's own checks plus `{name}` placeholders."""
+    problems = [
+        f"{message.id!r}: {error}" for message, errors in catalog.check() for error in errors
+    ]
+    for message in catalog:
+        if not message.id or not message.string:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        expected = placeholders(ids[-1])
+        problems.extend(
+            f"{ids[0]!r}: placeholders {sorted(placeholders(s))} differ from {sorted(expected)}"
+            for s in strings
+            if s and placeholders(s) != expected
+        )
+    return problems
+
+
+def compile_catalog(po_path: Path) -> NullTranslations:
+    """Compile one `.po` in memory, refusing it if it is malformed or unsafe."""
+    try:
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, abort_invalid=True)
+    except (OSError, PoFileError, ValueError) as exc:
+        raise CatalogError(f"{po_path}: cannot be read: {exc}") from None
+    if problems := catalog_problems(catalog):
+        raise CatalogError(f"{po_path}: {problems[0]}" + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""))
+    mo = BytesIO()
+    write_mo(mo, catalog, use_fuzzy=False)
+    mo.seek(0)
+    return Translations(fp=mo, domain=DOMAIN)
+
+
+def native_name(locale: str) -> str:
+    """A language's name in itself (`Español`, `العربية`), from CLDR where it knows the locale."""
+    try:
+        name = Locale.parse(locale).get_display_name(locale) or locale
+    except (UnknownLocaleError, ValueError):
+        return locale
+    return name[:1].upper() + name[1:]
+
+
+def _is_right_to_left(locale: str) -> bool:
+    try:
+        return Locale.parse(locale).character_order == "right-to-left"
+    except (UnknownLocaleError, ValueError):
+        return False
+
+
+def candidates(language_code: str) -> list[str]:
+    """`pt-br` → pt_BR, pt; `zh-hans-cn` → zh_Hans_CN, zh_Hans, zh_CN, zh. Most specific first."""
+    parts = [p for p in language_code.replace("-", "_").split("_") if p]
+    if not parts or not parts[0].isalpha():
+        return []
+    language, script, territory = parts[0].lower(), None, None
+    for part in parts[1:]:
+        if len(part) == 4 and part.isalpha():
+            script = part.title()
+        elif len(part) == 2 and part.isalpha() or len(part) == 3 and part.isdigit():
+            territory = part.upper()
+    ordered = [
+        "_".join(p for p in (language, script, territory) if p),
+        "_".join(p for p in (language, script) if p),
+        "_".join(p for p in (language, territory) if p),
+        language,
+    ]
+    return list(dict.fromkeys(ordered))
+
+
+class I18n:
+    """The shipped catalogs, compiled once at start-up."""
+
+    def __init__(self, default_locale: str, locales_dir: Path = LOCALES_DIR) -> None:
+        self.locales = available_locales(locales_dir)
+        if default_locale not in self.locales:
+            raise CatalogError(f"{default_locale!r} has no catalog in {locales_dir}")
+        self.default_locale = default_locale
+        self._active = {
+            locale: ActiveLocale(
+                locale,
+                compile_catalog(locales_dir / locale / "LC_MESSAGES" / f"{DOMAIN}.po"),
+                _is_right_to_left(locale),
+            )
+            for locale in self.locales
+        }
+
+    def negotiate(self, language_code: str | None) -> str:
+        """Telegram's language_code, narrowed to a shipped locale, or the default."""
+        for candidate in candidates(language_code or ""):
+            if candidate in self._active:
+                return candidate
+        return self.default_locale
+
+    def get(self, locale: str) -> ActiveLocale:
+        return self._active.get(locale) or self._active[self.default_locale]
+
+    def picker_entries(self) -> list[tuple[str, str]]:
+        """(locale, native name) for every shipped language, in a stable order a reader can scan."""
+        return sorted(((loc, native_name(loc)) for loc in self.locales), key=lambda e: e[1].casefold())

@@ -1,0 +1,35 @@
+"""Commands and keyboards shared by several handlers. Callback data is language-neutral."""
+
+from __future__ import annotations
+
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import N_, _
+
+# (command, description) in the order /help lists them and Telegram's menu shows them.
+COMMUNITY_COMMANDS = (
+    ("start", N_("Welcome and main menu")),
+    ("report", N_("Send an anonymous report")),
+    ("privacy", N_("How your privacy is protected")),
+    ("language", N_("Change the language")),
+    ("help", N_("List of commands")),
+)
+STAFF_COMMANDS = (("help", N_("List of commands")),)
+
+
+def bot_commands(commands: tuple[tuple[str, str], ...]) -> list[BotCommand]:
+    """The commands with descriptions in the active locale."""
+    return [BotCommand(name, _(description)) for name, description in commands]
+
+
+def main_menu() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(_("Report"), callback_data="menu:report")],
+            [
+                InlineKeyboardButton(_("Privacy"), callback_data="menu:privacy"),
+                InlineKeyboardButton(_("Language"), callback_data="menu:language"),
+            ],
+            [InlineKeyboardButton(_("Help"), callback_data="menu:help")],
+        ]
+    )

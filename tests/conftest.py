@@ -1,0 +1,155 @@
+"""Shared fixtures: a fake Bot API on loopback, a database per test, and the real bot running.
+
+PostgreSQL tests run when TEST_POSTGRES_URL names a server (CI sets it); they skip with a reason
+otherwise. With REQUIRE_POSTGRES=1 a missing server fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.application import build_application, build_services, on_startup
+from bot.config import Settings
+from bot.context import Services
+from bot.logs import PrivacyFilter
+from tests.fake_telegram import Call, FakeTelegram, FakeUser
+
+STAFF_CHAT_ID = -1001234567890
+SECRET_KEY = "test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _refuse_internet(event: str, args: tuple) -> None:
+    """Offline means offline: any connection beyond loopback fails the test that made it."""
+    if event != "socket.connect" or not isinstance(args[1], tuple):
+        return
+    host = args[1][0]
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        raise RuntimeError(f"tests must not reach the network (tried {host})")
+
+
+sys.addaudithook(_refuse_internet)
+
+
+# --- databases -------------------------------------------------------------------------------
+
+def _postgres_admin_url() -> str | None:
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if not url and os.environ.get("REQUIRE_POSTGRES") == "1":
+        pytest.fail("REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set")
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of each kind, private to one test."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'outreach.db'}"
+        return
+    admin_url = _postgres_admin_url()
+    if not admin_url:
+        pytest.skip("TEST_POSTGRES_URL is not set; PostgreSQL tests skipped")
+    import asyncpg
+
+    admin = make_url(admin_url).set(drivername="postgresql")
+    name = f"outreach_test_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(admin.render_as_string(hide_password=False))
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+        yield admin.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+# --- the bot over a fake Bot API -----------------------------------------------------------
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+def make_settings(tg: FakeTelegram, database_url: str) -> Callable[..., Settings]:
+    def make(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "telegram_bot_token": tg.token,
+            "staff_chat_id": STAFF_CHAT_ID,
+            "telegram_api_base_url": tg.base_url,
+            "database_url": database_url,
+            "secret_key": SECRET_KEY,
+            "agency_name": "Springfield Police Department",
+            "emergency_number": "911",
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return make
+
+
+@dataclass
+class RunningBot:
+    tg: FakeTelegram
+    services: Services
+
+    async def say(self, user: FakeUser, text: str, *, chat: dict | None = None) -> Call:
+        """Send a message as `user` and return the bot's answer."""
+        after = self.tg.mark()
+        self.tg.send_text(user, text, chat=chat)
+        return await self.tg.wait_for_reply((chat or {"id": user.id})["id"], after=after)
+
+    async def press(self, user: FakeUser, message: dict, data: str) -> int:
+        """Press a button as `user`; returns the call mark to wait for answers after."""
+        after = self.tg.mark()
+        self.tg.press_button(user, message, data)
+        return after
+
+
+async def start_bot(tg: FakeTelegram, settings: Settings) -> AsyncIterator[RunningBot]:
+    """What `outreach-bot run` does, minus signal handling, inside the test's event loop."""
+    services = build_services(settings)
+    application = build_application(services)
+    await application.initialize()
+    await on_startup(application)
+    await application.start()
+    await application.updater.start_polling(poll_interval=0, timeout=1)
+    try:
+        yield RunningBot(tg, services)
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+        await services.engine.dispose()
+
+
+@pytest.fixture
+async def bot(tg: FakeTelegram, make_settings: Callable[..., Settings]) -> AsyncIterator[RunningBot]:
+    async for running in start_bot(tg, make_settings()):
+        yield running
+
+
+@pytest.fixture
+def log_records(caplog: pytest.LogCaptureFixture, tg: FakeTelegram) -> pytest.LogCaptureFixture:
+    """Every record at DEBUG and up, through the production filter, for scans of the logs."""
+    caplog.set_level(logging.DEBUG)
+    caplog.handler.addFilter(PrivacyFilter(tg.token, SECRET_KEY))
+    return caplog
+
+
+def user(user_id: int = 5550001, language_code: str | None = "en", **fields: str) -> FakeUser:
+    return FakeUser(id=user_id, language_code=language_code, **fields)
+

@@ -1,0 +1,217 @@
+"""End to end: the real Application, over HTTP, against the fake Bot API server."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.i18n import FSI, PDI
+from tests.conftest import STAFF_CHAT_ID, RunningBot, start_bot, user
+from tests.fake_telegram import FakeTelegram
+
+
+def buttons(message: dict) -> dict[str, str]:
+    """callback_data → label for an inline keyboard."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return {button["callback_data"]: button["text"] for row in rows for button in row}
+
+
+@pytest.mark.parametrize(
+    ("language_code", "expected"),
+    [
+        ("es", ["¡Le damos la bienvenida!", "Springfield Police Department", "anónimos", "llame al"]),
+        ("ar", ["أهلًا بك", f"{FSI}Springfield Police Department{PDI}", "دون ذكر الاسم", f"{FSI}911{PDI}"]),
+        ("en", ["Welcome!", "Springfield Police Department", "anonymous", "In an emergency call 911."]),
+        # No Portuguese catalog yet: pt-br → pt_BR → pt → DEFAULT_LOCALE (en).
+        ("pt-br", ["Welcome!", "anonymous", "In an emergency call 911."]),
+        ("tlh", ["Welcome!", "anonymous"]),
+        (None, ["Welcome!", "anonymous"]),
+    ],
+)
+async def test_start_greets_in_the_clients_language(bot: RunningBot, language_code, expected) -> None:
+    reply = await bot.say(user(language_code=language_code), "/start")
+    text = reply.params["text"]
+    for fragment in expected:
+        assert fragment in text
+    assert set(buttons(reply.result)) == {"menu:report", "menu:privacy", "menu:language", "menu:help"}
+
+
+async def test_menu_labels_are_translated_but_callback_data_is_not(bot: RunningBot) -> None:
+    spanish = buttons((await bot.say(user(1, "es"), "/start")).result)
+    arabic = buttons((await bot.say(user(2, "ar"), "/start")).result)
+    assert spanish.keys() == arabic.keys()
+    assert spanish["menu:privacy"] == "Privacidad"
+    assert arabic["menu:privacy"] == "الخصوصية"
+
+
+async def test_language_picker_round_trip(bot: RunningBot, tg: FakeTelegram) -> None:
+    person = user(77, "es")
+    picker = await bot.say(person, "/language")
+    assert picker.params["text"] == "Elija su idioma:"
+    labels = buttons(picker.result)
+    assert labels == {"lang:set:ar": "العربية", "lang:set:en": "English", "lang:set:es": "Español"}
+
+    after = await bot.press(person, picker.result, "lang:set:ar")
+    confirmation = await tg.wait_for("editMessageText", after=after)
+    assert confirmation.params["text"] == f"تم. لغة المحادثة الآن: {FSI}العربية{PDI}."
+    assert "menu:report" in buttons(confirmation.result)
+
+    # The saved choice beats the client's language_code from now on.
+    greeting = await bot.say(person, "/start")
+    assert greeting.params["text"].startswith("أهلًا بك")
+
+
+async def test_language_picker_from_the_menu_and_a_forged_language(bot: RunningBot, tg: FakeTelegram) -> None:
+    person = user(78, "ar")
+    menu = (await bot.say(person, "/start")).result
+    after = await bot.press(person, menu, "menu:language")
+    picker = await tg.wait_for_reply(person.id, after=after)
+    assert picker.params["text"] == "اختر لغتك:"
+
+    after = await bot.press(person, picker.result, "lang:set:xx")
+    refusal = await tg.wait_for("answerCallbackQuery", after=after)
+    assert refusal.params["text"] == "هذه اللغة غير متاحة."
+    assert (await bot.say(person, "/start")).params["text"].startswith("أهلًا بك")
+
+
+@pytest.mark.parametrize("days", [30, 365])
+async def test_privacy_text_follows_retention_days(tg: FakeTelegram, make_settings, days: int) -> None:
+    async for running in start_bot(tg, make_settings(retention_days=days)):
+        english = (await running.say(user(1, "en"), "/privacy")).params["text"]
+        spanish = (await running.say(user(2, "es"), "/privacy")).params["text"]
+        arabic = (await running.say(user(3, "ar"), "/privacy")).params["text"]
+    assert f"Reports are deleted after {days} days." in english
+    assert f"Los reportes se borran después de {days} días." in spanish
+    assert f"بعد {FSI}{days}{PDI}" in arabic
+    for fragment in ("immigration status", "Telegram itself knows", "Springfield Police Department"):
+        assert fragment in english
+    assert "situación migratoria" in spanish
+    assert "وضع الهجرة" in arabic
+
+
+async def test_privacy_from_the_menu_button(bot: RunningBot, tg: FakeTelegram) -> None:
+    person = user(5, "es")
+    menu = (await bot.say(person, "/start")).result
+    after = await bot.press(person, menu, "menu:privacy")
+    reply = await tg.wait_for_reply(person.id, after=after)
+    assert reply.params["text"].startswith("Cómo protegemos su privacidad")
+
+
+@pytest.mark.parametrize(
+    ("language_code", "heading", "line"),
+    [
+        ("es", "Esto es lo que puedo hacer:", "/privacy — Cómo se protege su privacidad"),
+        ("ar", "إليك ما يمكنني فعله:", "/language — تغيير اللغة"),
+    ],
+)
+async def test_help_lists_commands_in_the_persons_language(bot: RunningBot, language_code, heading, line) -> None:
+    text = (await bot.say(user(language_code=language_code), "/help")).params["text"]
+    assert text.startswith(heading)
+    assert line in text
+    assert text.count("\n/") == 5  # five commands, one per line
+
+
+async def test_report_says_coming_soon_for_now(bot: RunningBot) -> None:
+    text = (await bot.say(user(language_code="es"), "/report")).params["text"]
+    assert text.startswith("Pronto podrá enviar reportes aquí.")
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected_es", "expected_ar"),
+    [
+        ({"sticker": {"file_id": "s1", "file_unique_id": "u1", "type": "regular", "width": 512,
+                      "height": 512, "is_animated": False, "is_video": False}},
+         "no puedo usar este tipo de mensaje", "لا يمكنني استخدام هذا النوع"),
+        ({"poll": {"id": "p1", "question": "?", "options": [{"text": "a", "voter_count": 0, "persistent_id": "o1"}],
+                   "total_voter_count": 0, "is_closed": False, "is_anonymous": True,
+                   "type": "regular", "allows_multiple_answers": False,
+                   "allows_revoting": False, "members_only": False}},
+         "no puedo usar este tipo de mensaje", "لا يمكنني استخدام هذا النوع"),
+        ({"dice": {"emoji": "🎲", "value": 3}}, "no puedo usar este tipo de mensaje", "لا يمكنني"),
+        ({"location": {"latitude": 40.7, "longitude": -74.0}}, "No guardé esta ubicación", "لم أحفظ هذا الموقع"),
+        ({"photo": [{"file_id": "f1", "file_unique_id": "fu1", "width": 90, "height": 90}]},
+         "No guardé este archivo", "لم أحتفظ بهذا الملف"),
+        ({"text": "hola " * 2000}, "Para enviar un reporte", "لإرسال بلاغ"),
+        ({"text": "/nonsense"}, "no conozco ese comando", "لا أعرف هذا الأمر"),
+    ],
+)
+async def test_unsupported_input_gets_a_kind_reply(bot: RunningBot, tg: FakeTelegram, fields, expected_es, expected_ar) -> None:
+    for language_code, expected in (("es", expected_es), ("ar", expected_ar)):
+        person = user(900 if language_code == "es" else 901, language_code)
+        after = tg.mark()
+        if "text" in fields:
+            tg.send_text(person, fields["text"])
+        else:
+            tg.send_message(person, **fields)
+        reply = await tg.wait_for_reply(person.id, after=after)
+        assert expected in reply.params["text"]
+
+
+async def test_a_contact_is_refused_and_its_number_kept_nowhere(bot: RunningBot, tg: FakeTelegram, log_records, database_url) -> None:
+    phone = "+15557654321"
+    person = user(4242, "es")
+    after = tg.mark()
+    tg.send_message(person, contact={"phone_number": phone, "first_name": "Ana", "user_id": 999111})
+    reply = await tg.wait_for_reply(person.id, after=after)
+    assert "no acepto contactos" in reply.params["text"]
+
+    assert phone not in log_records.text and "7654321" not in log_records.text
+    if database_url.startswith("sqlite"):
+        raw = b"".join(p.read_bytes() for p in _sqlite_files(database_url))
+        assert b"7654321" not in raw and b"4242" not in raw
+
+
+async def test_bidi_and_control_characters_are_not_echoed(bot: RunningBot) -> None:
+    tricky = "\u202e\u2066gnp.exe\u200f\u0000"
+    reply = await bot.say(user(31, "ar"), tricky)
+    assert "gnp.exe" not in reply.params["text"]
+    assert reply.params["text"].startswith("لإرسال بلاغ")
+
+
+async def test_a_forged_button_gets_a_gentle_answer(bot: RunningBot, tg: FakeTelegram) -> None:
+    person = user(12, "es")
+    menu = (await bot.say(person, "/start")).result
+    after = await bot.press(person, menu, "staff:ack:1")
+    answer = await tg.wait_for("answerCallbackQuery", after=after)
+    assert answer.params["text"] == "Este botón ya no funciona. Por favor, envíe /start."
+
+
+async def test_a_group_is_told_once_then_left(bot: RunningBot, tg: FakeTelegram) -> None:
+    group = tg.group_chat(-100777, "Neighbourhood")
+    person = user(15, "es")
+    after = tg.mark()
+    tg.add_to_group(group, by=person)
+    notice = await tg.wait_for("sendMessage", lambda c: c.params["chat_id"] == group["id"], after=after)
+    assert notice.params["text"].startswith("Este bot solo funciona en chats privados.")
+    await tg.wait_for("leaveChat", lambda c: c.params["chat_id"] == group["id"], after=after)
+
+    # A message that was already queued from the group gets no second notice.
+    tg.send_text(person, "/start", chat=group)
+    await tg.wait_until_drained()
+    to_group = [c for c in tg.calls_to("sendMessage") if c.params["chat_id"] == group["id"]]
+    assert len(to_group) == 1
+
+
+async def test_the_staff_chat_gets_the_officer_help(bot: RunningBot, tg: FakeTelegram) -> None:
+    staff = tg.group_chat(STAFF_CHAT_ID, "Officers")
+    reply = await bot.say(user(20, "es"), "/help", chat=staff)
+    # OFFICER_LOCALE (en), not the officer's own client language.
+    assert reply.params["text"].startswith("Commands for officers:")
+    assert not tg.calls_to("leaveChat")
+
+
+async def test_command_menus_are_set_per_scope_and_language(bot: RunningBot, tg: FakeTelegram) -> None:
+    calls = tg.calls_to("setMyCommands")
+    private = {c.params.get("language_code"): c.params["commands"] for c in calls
+               if c.params["scope"]["type"] == "all_private_chats"}
+    assert set(private) == {None, "en", "es", "ar"}
+    assert {"command": "privacy", "description": "Cómo se protege su privacidad"} in private["es"]
+    assert {"command": "language", "description": "تغيير اللغة"} in private["ar"]
+    staff = [c for c in calls if c.params["scope"] == {"type": "chat", "chat_id": STAFF_CHAT_ID}]
+    assert [c.params["commands"] for c in staff] == [[{"command": "help", "description": "List of commands"}]]
+
+
+def _sqlite_files(database_url: str):
+    from pathlib import Path
+
+    database = Path(database_url.split("///", 1)[1])
+    return [p for p in database.parent.iterdir() if p.name.startswith(database.name)]
