@@ -47,8 +47,10 @@ async def choose_language(update: Update, context: BotContext) -> None:
 async def turn_page(update: Update, context: BotContext) -> None:
     query = update.callback_query
     await query.answer()
-    page = int(query.data.rsplit(":", 1)[1])
-    await query.edit_message_reply_markup(picker(context.i18n, page))
+    markup = picker(context.i18n, int(query.data.rsplit(":", 1)[1]))
+    # Telegram refuses an edit that changes nothing (one page, or a double tap).
+    if markup != query.message.reply_markup:
+        await query.edit_message_reply_markup(markup)
 
 
 async def set_language(update: Update, context: BotContext) -> None:

@@ -6,6 +6,7 @@ otherwise. With REQUIRE_POSTGRES=1 a missing server fails the run instead of ski
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import os
@@ -73,6 +74,21 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await connection.close()
+
+
+async def database_bytes(database_url: str) -> bytes:
+    """Everything the database holds, as raw bytes: the SQLite files, or a pg_dump."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        database = Path(url.database)
+        return b"".join(p.read_bytes() for p in sorted(database.parent.glob(database.name + "*")))
+    dump = await asyncio.create_subprocess_exec(
+        "pg_dump", "--no-owner", url.set(drivername="postgresql").render_as_string(hide_password=False),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    output, _ = await dump.communicate()
+    assert dump.returncode == 0, "pg_dump failed"
+    return output
 
 
 # --- the bot over a fake Bot API -----------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.i18n import FSI, PDI
-from tests.conftest import STAFF_CHAT_ID, RunningBot, start_bot, user
+from tests.conftest import STAFF_CHAT_ID, RunningBot, database_bytes, start_bot, user
 from tests.fake_telegram import FakeTelegram
 
 
@@ -148,16 +148,31 @@ async def test_unsupported_input_gets_a_kind_reply(bot: RunningBot, tg: FakeTele
 
 async def test_a_contact_is_refused_and_its_number_kept_nowhere(bot: RunningBot, tg: FakeTelegram, log_records, database_url) -> None:
     phone = "+15557654321"
-    person = user(4242, "es")
+    person = user(4242424242, "es", first_name="Zuleima", username="zuleima_q")
     after = tg.mark()
     tg.send_message(person, contact={"phone_number": phone, "first_name": "Ana", "user_id": 999111})
     reply = await tg.wait_for_reply(person.id, after=after)
     assert "no acepto contactos" in reply.params["text"]
+    await bot.say(person, "/start")  # the next update ran, so the contact's update is finished
 
-    assert phone not in log_records.text and "7654321" not in log_records.text
-    if database_url.startswith("sqlite"):
-        raw = b"".join(p.read_bytes() for p in _sqlite_files(database_url))
-        assert b"7654321" not in raw and b"4242" not in raw
+    stored = await database_bytes(database_url)
+    for secret in ("7654321", "4242424242", "Zuleima", "zuleima_q", "999111"):
+        assert secret not in log_records.text
+        assert secret.encode() not in stored
+
+
+async def test_a_saved_language_is_keyed_by_pseudonym_only(bot: RunningBot, tg: FakeTelegram, log_records, database_url) -> None:
+    person = user(7319046521, "es", first_name="Farida", last_name="Nasser", username="farida_n")
+    picker = await bot.say(person, "/language")
+    after = await bot.press(person, picker.result, "lang:set:ar")
+    await tg.wait_for("editMessageText", after=after)
+
+    stored = await database_bytes(database_url)
+    assert bot.services.pseudonyms.user(person.id).encode() in stored
+    assert b"ar" in stored
+    for secret in ("7319046521", "Farida", "Nasser", "farida_n"):
+        assert secret not in log_records.text
+        assert secret.encode() not in stored
 
 
 async def test_bidi_and_control_characters_are_not_echoed(bot: RunningBot) -> None:
@@ -210,8 +225,19 @@ async def test_command_menus_are_set_per_scope_and_language(bot: RunningBot, tg:
     assert [c.params["commands"] for c in staff] == [[{"command": "help", "description": "List of commands"}]]
 
 
-def _sqlite_files(database_url: str):
-    from pathlib import Path
+async def test_an_unknown_channel_is_left_silently(bot: RunningBot, tg: FakeTelegram) -> None:
+    channel = tg.group_chat(-100555, "Some channel", type="channel")
+    after = tg.mark()
+    tg.push_update({"channel_post": {"message_id": 1, "date": 1795673731, "chat": channel, "text": "hello"}})
+    await tg.wait_for("leaveChat", lambda c: c.params["chat_id"] == channel["id"], after=after)
+    assert not [c for c in tg.calls_to("sendMessage") if c.params["chat_id"] == channel["id"]]
 
-    database = Path(database_url.split("///", 1)[1])
-    return [p for p in database.parent.iterdir() if p.name.startswith(database.name)]
+
+async def test_turning_to_the_only_page_changes_nothing(bot: RunningBot, tg: FakeTelegram) -> None:
+    person = user(88, "ar")
+    picker = await bot.say(person, "/language")
+    after = await bot.press(person, picker.result, "lang:page:0")
+    await tg.wait_for("answerCallbackQuery", after=after)
+    await bot.say(person, "/start")
+    assert not tg.calls_to("editMessageReplyMarkup")
+    assert not [t for t in tg.texts(person.id) if "went wrong" in t or "حدث خطأ" in t]

@@ -1,0 +1,441 @@
+"""`outreach-bot`: help, init, check-config, db upgrade and run, as an admin would use them.
+
+Most commands run in-process through `bot.cli.main`; the console script itself is exercised as a
+real subprocess where the point is the process (exit code, signals, what reaches stderr).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from bot.cli import main
+from tests.fake_telegram import FakeTelegram, FakeUser
+
+T = TypeVar("T")
+
+#: Every variable the configuration reads; the real environment must not leak into a test.
+CONFIG_VARS = (
+    "TELEGRAM_BOT_TOKEN", "STAFF_CHAT_ID", "TELEGRAM_API_BASE_URL", "DATABASE_URL", "SECRET_KEY",
+    "DEFAULT_LOCALE", "OFFICER_LOCALE", "AGENCY_NAME", "AGENCY_CONTACT", "EMERGENCY_NUMBER",
+    "RETENTION_DAYS",
+)  # fmt: skip
+STAFF_CHAT_ID = -1001234567890
+VALID_TOKEN = "123456789:AAH" + "x" * 32
+SECRET_KEY = "k" * 40
+#: The console script of the environment running the tests (.venv/bin/outreach-bot).
+CONSOLE_SCRIPT = Path(sys.executable).parent / "outreach-bot"
+#: Process start-up imports a lot; generous, bounded waits.
+PROCESS_TIMEOUT = 60.0
+
+
+@pytest.fixture(autouse=True)
+def _no_config_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CONFIG_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'data' / 'outreach.db'}"
+
+
+def valid_config(tmp_path: Path) -> dict[str, str]:
+    return {
+        "TELEGRAM_BOT_TOKEN": VALID_TOKEN,
+        "STAFF_CHAT_ID": str(STAFF_CHAT_ID),
+        "SECRET_KEY": SECRET_KEY,
+        "DATABASE_URL": sqlite_url(tmp_path),
+    }
+
+
+def write_env(path: Path, values: dict[str, str]) -> Path:
+    path.write_text("".join(f"{name}={value}\n" for name, value in values.items()), encoding="utf-8")
+    return path
+
+
+def tables(database: Path) -> set[str]:
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {name for (name,) in rows}
+
+
+def subprocess_env() -> dict[str, str]:
+    """The test's environment without any bot configuration; loopback never goes via a proxy."""
+    env = {k: v for k, v in os.environ.items() if k.upper() not in CONFIG_VARS}
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    return env
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error: ")]
+
+
+# --- --help ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["init"], ["check-config"], ["db"], ["db", "upgrade"], ["catalogs"], ["catalogs", "update"],
+     ["run"]],  # fmt: skip
+    ids=lambda command: " ".join(command) or "outreach-bot",
+)
+def test_help_exits_0_and_prints_usage(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--help"])
+    assert exited.value.code == 0
+    out, err = capsys.readouterr()
+    assert out.startswith(" ".join(["usage: outreach-bot", *command]))
+    assert "options:" in out
+    assert err == ""
+
+
+# --- init --------------------------------------------------------------------------------------
+
+def _secret_keys(text: str) -> list[str]:
+    return [line.removeprefix("SECRET_KEY=") for line in text.splitlines() if line.startswith("SECRET_KEY=")]
+
+
+def test_init_writes_a_private_env_with_a_long_secret_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env_file = tmp_path / ".env"
+
+    assert main(["--env-file", str(env_file), "init"]) == 0
+
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    keys = _secret_keys(env_file.read_text(encoding="utf-8"))
+    assert len(keys) == 1 and len(keys[0]) >= 32
+    assert f"Wrote {env_file}" in capsys.readouterr().out
+
+
+def test_init_fills_in_token_and_staff_chat_id(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+
+    assert main(["--env-file", str(env_file), "init", "--token", VALID_TOKEN,
+                 "--staff-chat-id", str(STAFF_CHAT_ID)]) == 0  # fmt: skip
+
+    lines = env_file.read_text(encoding="utf-8").splitlines()
+    assert f"TELEGRAM_BOT_TOKEN={VALID_TOKEN}" in lines
+    assert f"STAFF_CHAT_ID={STAFF_CHAT_ID}" in lines
+
+
+def test_init_twice_leaves_the_file_unchanged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env_file = tmp_path / ".env"
+    assert main(["--env-file", str(env_file), "init"]) == 0
+    before = env_file.read_bytes()
+    capsys.readouterr()
+
+    assert main(["--env-file", str(env_file), "init"]) == 0
+
+    assert env_file.read_bytes() == before
+    assert "already has a SECRET_KEY; it was left unchanged" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("final_newline", [True, False], ids=["final-newline", "no-final-newline"])
+def test_init_adds_a_secret_key_to_an_existing_env(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], final_newline: bool
+) -> None:
+    env_file = tmp_path / ".env"
+    existing = [f"TELEGRAM_BOT_TOKEN={VALID_TOKEN}", "# a comment", f"STAFF_CHAT_ID={STAFF_CHAT_ID}"]
+    env_file.write_text("\n".join(existing) + ("\n" if final_newline else ""), encoding="utf-8")
+
+    assert main(["--env-file", str(env_file), "init"]) == 0
+
+    lines = env_file.read_text(encoding="utf-8").splitlines()
+    assert lines[:3] == existing
+    assert len(lines) == 4
+    keys = _secret_keys(env_file.read_text(encoding="utf-8"))
+    assert len(keys) == 1 and len(keys[0]) >= 32
+    assert "Added a new SECRET_KEY" in capsys.readouterr().out
+
+
+# --- check-config: one line per problem --------------------------------------------------------
+
+BAD_CONFIGS = {
+    "malformed-token": ({"TELEGRAM_BOT_TOKEN": "12345"}, "error: TELEGRAM_BOT_TOKEN: "),
+    "non-numeric-staff-chat": ({"STAFF_CHAT_ID": "staff-room"}, "error: STAFF_CHAT_ID: "),
+    "negative-retention": ({"RETENTION_DAYS": "-5"}, "error: RETENTION_DAYS: "),
+    "unknown-locale": ({"DEFAULT_LOCALE": "xx"}, "error: DEFAULT_LOCALE: 'xx'"),
+    "not-a-url": ({"DATABASE_URL": "not a url"}, "error: DATABASE_URL: "),
+    "mysql-url": ({"DATABASE_URL": "mysql://x/y"}, "error: DATABASE_URL: "),
+    "missing-secret": ({"SECRET_KEY": None}, "error: SECRET_KEY: "),
+}
+
+
+def bad_env(tmp_path: Path, changes: dict[str, str | None]) -> Path:
+    values = valid_config(tmp_path)
+    for name, value in changes.items():
+        if value is None:
+            values.pop(name)
+        else:
+            values[name] = value
+    return write_env(tmp_path / ".env", values)
+
+
+@pytest.mark.parametrize("changes, expected", BAD_CONFIGS.values(), ids=BAD_CONFIGS.keys())
+def test_check_config_reports_one_line_per_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], changes: dict[str, str | None], expected: str
+) -> None:
+    env_file = bad_env(tmp_path, changes)
+
+    assert main(["--env-file", str(env_file), "check-config", "--offline"]) == 2
+
+    out, err = capsys.readouterr()
+    assert err.splitlines() == error_lines(err)  # nothing but `error: ` lines
+    [line] = error_lines(err)
+    assert line.startswith(expected)
+    assert "Traceback" not in out + err
+    assert "valid" not in out
+
+
+def test_missing_secret_key_points_to_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env_file = bad_env(tmp_path, {"SECRET_KEY": None})
+
+    assert main(["--env-file", str(env_file), "check-config", "--offline"]) == 2
+
+    [line] = error_lines(capsys.readouterr().err)
+    assert line.startswith("error: SECRET_KEY: ") and "`outreach-bot init`" in line
+
+
+def test_check_config_reports_every_problem_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env_file = bad_env(tmp_path, {"TELEGRAM_BOT_TOKEN": "nonsense", "STAFF_CHAT_ID": "abc",
+                                  "RETENTION_DAYS": "0"})  # fmt: skip
+
+    assert main(["--env-file", str(env_file), "check-config", "--offline"]) == 2
+
+    out, err = capsys.readouterr()
+    lines = error_lines(err)
+    assert err.splitlines() == lines
+    assert len(lines) == 3
+    for variable in ("TELEGRAM_BOT_TOKEN", "STAFF_CHAT_ID", "RETENTION_DAYS"):
+        assert sum(line.startswith(f"error: {variable}: ") for line in lines) == 1
+    assert "Traceback" not in out + err
+
+
+def test_console_script_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    env_file = bad_env(tmp_path, {"STAFF_CHAT_ID": "staff-room"})
+
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT), "--env-file", str(env_file), "check-config", "--offline"],
+        cwd=tmp_path, env=subprocess_env(), capture_output=True, text=True, timeout=PROCESS_TIMEOUT,
+    )  # fmt: skip
+
+    assert done.returncode == 2, done.stderr
+    assert error_lines(done.stderr) == ["error: STAFF_CHAT_ID: must be a whole number such as -1001234567890"]
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+# --- check-config: a valid configuration -------------------------------------------------------
+
+def test_check_config_offline_accepts_a_valid_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env_file = write_env(tmp_path / ".env", valid_config(tmp_path))
+
+    assert main(["--env-file", str(env_file), "check-config", "--offline"]) == 0
+
+    out, err = capsys.readouterr()
+    assert out.strip() == "The configuration is valid."
+    assert err == ""
+
+
+def online_env(tmp_path: Path, tg: FakeTelegram) -> Path:
+    values = valid_config(tmp_path) | {"TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.base_url}
+    return write_env(tmp_path / ".env", values)
+
+
+async def test_check_config_online_asks_telegram_about_the_staff_chat(
+    tmp_path: Path, tg: FakeTelegram, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env_file = online_env(tmp_path, tg)
+
+    # check-config runs its own event loop; the fake server keeps running in this one.
+    assert await asyncio.to_thread(main, ["--env-file", str(env_file), "check-config"]) == 0
+
+    out, err = capsys.readouterr()
+    assert out.strip() == "The configuration is valid."
+    assert err == ""
+    assert [call.params["chat_id"] for call in tg.calls_to("getChat")] == [STAFF_CHAT_ID]
+
+
+async def test_check_config_online_reports_a_chat_the_bot_cannot_see(
+    tmp_path: Path, tg: FakeTelegram, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env_file = online_env(tmp_path, tg)
+    tg.fail_next("getChat", status=400, description="Bad Request: chat not found")
+
+    assert await asyncio.to_thread(main, ["--env-file", str(env_file), "check-config"]) == 2
+
+    out, err = capsys.readouterr()
+    [line] = error_lines(err)
+    assert line.startswith("error: STAFF_CHAT_ID")
+    assert "Traceback" not in out + err
+    assert "valid" not in out
+
+
+async def test_check_config_online_reports_a_rejected_token(
+    tmp_path: Path, tg: FakeTelegram, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env_file = online_env(tmp_path, tg)
+    tg.fail_next("getMe", status=401, description="Unauthorized")
+
+    assert await asyncio.to_thread(main, ["--env-file", str(env_file), "check-config"]) == 2
+
+    out, err = capsys.readouterr()
+    [line] = error_lines(err)
+    assert line.startswith("error: TELEGRAM_BOT_TOKEN")
+    assert tg.token not in out + err
+    assert "Traceback" not in out + err
+
+
+# --- db upgrade --------------------------------------------------------------------------------
+
+def test_db_upgrade_creates_and_migrates_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env_file = write_env(tmp_path / ".env", valid_config(tmp_path))
+    database = tmp_path / "data" / "outreach.db"
+
+    assert main(["--env-file", str(env_file), "db", "upgrade"]) == 0
+    assert "is up to date" in capsys.readouterr().out
+    assert database.is_file()
+    assert {"preferences", "alembic_version"} <= tables(database)
+
+    # Again: nothing left to do, and still fine.
+    assert main(["--env-file", str(env_file), "db", "upgrade"]) == 0
+    out, err = capsys.readouterr()
+    assert "is up to date" in out and err == ""
+    with sqlite3.connect(database) as connection:
+        assert len(connection.execute("SELECT version_num FROM alembic_version").fetchall()) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql+asyncpg://postgres@127.0.0.1:1/none", "postgresql+asyncpg://u:s3cretpw@127.0.0.1:1/none"],
+    ids=["no-password", "password"],
+)
+def test_db_upgrade_without_a_server_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    env_file = write_env(tmp_path / ".env", valid_config(tmp_path) | {"DATABASE_URL": url})
+
+    assert main(["--env-file", str(env_file), "db", "upgrade"]) == 1
+
+    out, err = capsys.readouterr()
+    assert err.splitlines() == error_lines(err)
+    [line] = error_lines(err)
+    assert line.startswith("error: DATABASE_URL: cannot open the database ")
+    assert "127.0.0.1:1/none" in line
+    assert "s3cretpw" not in out + err
+    assert "Traceback" not in out + err
+
+
+# --- run, as a real process --------------------------------------------------------------------
+
+class BotProcess:
+    """`outreach-bot run` in a subprocess, its stderr collected as it comes."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        assert process.stdout is not None and process.stderr is not None
+        self._stdout = asyncio.create_task(process.stdout.read())
+        self._stderr = asyncio.create_task(process.stderr.read())
+
+    async def until(self, awaitable: Awaitable[T], what: str) -> T:
+        """Await `awaitable`, failing at once (with the bot's stderr) if the bot exits first."""
+        waiting = asyncio.ensure_future(awaitable)
+        exited = asyncio.ensure_future(self.process.wait())
+        try:
+            await asyncio.wait({waiting, exited}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            exited.cancel()
+        if not waiting.done():
+            waiting.cancel()
+            output = await self.output()
+            pytest.fail(f"the bot exited with {self.process.returncode} before {what}\n{output}")
+        return waiting.result()
+
+    async def exit_code(self, timeout: float = PROCESS_TIMEOUT) -> int:
+        return await asyncio.wait_for(self.process.wait(), timeout)
+
+    async def output(self) -> str:
+        """Everything the bot wrote, once it has exited."""
+        stdout, stderr = await asyncio.wait_for(asyncio.gather(self._stdout, self._stderr), PROCESS_TIMEOUT)
+        return (stdout + stderr).decode("utf-8", "replace")
+
+    async def stderr(self) -> str:
+        return (await asyncio.wait_for(self._stderr, PROCESS_TIMEOUT)).decode("utf-8", "replace")
+
+
+@pytest.fixture
+async def start_run(tmp_path: Path, tg: FakeTelegram) -> AsyncIterator:
+    """Start `outreach-bot run` against the fake server; the process is killed if still running."""
+    processes: list[asyncio.subprocess.Process] = []
+
+    async def start() -> BotProcess:
+        values = valid_config(tmp_path) | {"TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.base_url}
+        env_file = write_env(tmp_path / ".env", values)
+        process = await asyncio.create_subprocess_exec(
+            str(CONSOLE_SCRIPT), "--env-file", str(env_file), "run",
+            cwd=tmp_path, env=subprocess_env(), stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        processes.append(process)
+        return BotProcess(process)
+
+    yield start
+    for process in processes:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def test_run_migrates_answers_and_stops_on_sigterm(
+    tmp_path: Path, tg: FakeTelegram, start_run
+) -> None:
+    person = FakeUser(id=730019283746, first_name="Quillonia", username="quillonia_zx42", language_code="es")
+    bot: BotProcess = await start_run()
+
+    await bot.until(tg.wait_for("getUpdates", timeout=PROCESS_TIMEOUT), "polling started")
+    assert "preferences" in tables(tmp_path / "data" / "outreach.db")
+
+    tg.send_text(person, "/start")
+    reply = await bot.until(tg.wait_for_reply(person.id, timeout=PROCESS_TIMEOUT), "answering /start")
+    assert "¡Le damos la bienvenida!" in reply.params["text"]
+
+    bot.process.send_signal(signal.SIGTERM)
+    assert await bot.exit_code() == 0
+    stderr = await bot.stderr()
+    assert " ready" in stderr  # the log does reach stderr, so what it lacks below is meaningful
+    assert "Traceback" not in stderr
+    for private in (tg.token, tg.token.split(":", 1)[1], SECRET_KEY, str(person.id), person.first_name,
+                    person.username):  # fmt: skip
+        assert private not in stderr
+
+
+async def test_run_stops_cleanly_on_sigint(tg: FakeTelegram, start_run) -> None:
+    bot: BotProcess = await start_run()
+    await bot.until(tg.wait_for("getUpdates", timeout=PROCESS_TIMEOUT), "polling started")
+
+    bot.process.send_signal(signal.SIGINT)
+
+    assert await bot.exit_code() == 0
+    stderr = await bot.stderr()
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+
+
+async def test_run_with_a_rejected_token_exits_2(tg: FakeTelegram, start_run) -> None:
+    tg.fail_next("getMe", status=401, description="Unauthorized")
+    bot: BotProcess = await start_run()
+
+    assert await bot.exit_code() == 2
+    stderr = await bot.stderr()
+    assert any(line.startswith("error: TELEGRAM_BOT_TOKEN") for line in stderr.splitlines()), stderr
+    assert "Traceback" not in stderr
+    assert tg.token not in stderr
+    assert tg.calls_to("getUpdates") == []

@@ -1,0 +1,138 @@
+"""Locale negotiation, formatting in the active locale, pseudonyms and log hygiene."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.crypto import Pseudonymizer, new_secret_key
+from bot.i18n import FSI, LOCALES_DIR, PDI, I18n, _, active_locale, candidates, native_name, ngettext
+from bot.logs import PrivacyFilter
+
+
+@pytest.fixture(scope="module")
+def i18n() -> I18n:
+    return I18n("en")
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("pt-br", ["pt_BR", "pt"]),
+        ("zh-hans", ["zh_Hans", "zh"]),
+        ("zh-Hant-TW", ["zh_Hant_TW", "zh_Hant", "zh_TW", "zh"]),
+        ("es-419", ["es_419", "es"]),
+        ("EN", ["en"]),
+        ("", []),
+        ("12", []),
+    ],
+)
+def test_candidates_go_from_specific_to_general(code: str, expected: list[str]) -> None:
+    assert candidates(code) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "locale"),
+    [("es", "es"), ("es-MX", "es"), ("ar-SA", "ar"), ("en-GB", "en"),
+     ("pt-br", "en"), ("tlh", "en"), ("", "en"), (None, "en"), ("../../etc", "en")],
+)
+def test_negotiation_falls_back_to_the_default(i18n: I18n, code: str | None, locale: str) -> None:
+    assert i18n.negotiate(code) == locale
+
+
+def test_negotiation_reaches_scripts_and_regions(tmp_path: Path) -> None:
+    root = tmp_path / "locales"
+    shutil.copytree(LOCALES_DIR, root)
+    for extra in ("pt", "zh_Hans"):
+        target = root / extra / "LC_MESSAGES"
+        target.mkdir(parents=True)
+        shutil.copy(root / "en" / "LC_MESSAGES" / "messages.po", target)
+    i18n = I18n("es", root)
+    assert [i18n.negotiate(c) for c in ("pt-br", "zh-hans", "zh-Hans-CN", "zh-hant", "fr")] == [
+        "pt", "zh_Hans", "zh_Hans", "es", "es"]
+
+
+def test_right_to_left_values_are_isolated(i18n: I18n) -> None:
+    with active_locale(i18n.get("ar")):
+        arabic = _("In an emergency call {number}.", number="911")
+    with active_locale(i18n.get("es")):
+        spanish = _("In an emergency call {number}.", number="911")
+    assert arabic == f"في حالة الطوارئ، اتصل بالرقم {FSI}911{PDI}."
+    assert spanish == "En una emergencia, llame al 911."
+
+
+def test_counts_are_formatted_for_the_locale(i18n: I18n) -> None:
+    singular, plural = "Reports are deleted after {n} day.", "Reports are deleted after {n} days."
+    with active_locale(i18n.get("es")):
+        assert ngettext(singular, plural, 1) == "Los reportes se borran después de 1 día."
+        assert ngettext(singular, plural, 12345) == "Los reportes se borran después de 12.345 días."
+    with active_locale(i18n.get("en")):
+        assert ngettext(singular, plural, 12345) == "Reports are deleted after 12,345 days."
+    with active_locale(i18n.get("ar")):
+        assert ngettext(singular, plural, 5).endswith(f"{FSI}5{PDI} أيام.")
+        assert ngettext(singular, plural, 90).endswith(f"{FSI}90{PDI} يومًا.")
+
+
+def test_outside_an_update_the_source_language_is_used() -> None:
+    assert _("Choose your language:") == "Choose your language:"
+
+
+def test_native_names(i18n: I18n) -> None:
+    assert i18n.picker_entries() == [("en", "English"), ("es", "Español"), ("ar", "العربية")]
+    assert native_name("hmn") == "hmn"  # no CLDR data: shown as its code, never a crash
+
+
+def test_pseudonym_is_the_keyed_hmac_of_the_user_id() -> None:
+    key = new_secret_key()
+    expected = hmac.new(key.encode(), b"user:5550001", hashlib.sha256).hexdigest()
+    assert Pseudonymizer(key).user(5550001) == expected
+    assert Pseudonymizer(key).user(5550002) != expected
+    assert Pseudonymizer(new_secret_key()).user(5550001) != expected
+    assert len(key) >= 32
+
+
+def test_log_filter_drops_library_arguments_and_redacts_secrets() -> None:
+    token = "123456789:AAH-secret-token-value-0123456789abc"
+    privacy = PrivacyFilter(token)
+    leaky = logging.LogRecord("telegram.ext.ExtBot", logging.CRITICAL, __file__, 1,
+                              "Received data was %s", ({"first_name": "Ana", "id": 5550001},), None)
+    ours = logging.LogRecord("bot.cli", logging.INFO, __file__, 1, "url=%s", (f"http://x/bot{token}/getMe",), None)
+    assert privacy.filter(leaky) and privacy.filter(ours)
+    assert leaky.getMessage() == "Received data was %s"
+    assert ours.getMessage() == "url=http://x/bot[redacted]/getMe"
+
+
+def test_a_long_picker_is_paginated_in_a_stable_order(tmp_path: Path) -> None:
+    from handlers.language import PAGE_SIZE, picker
+
+    root = tmp_path / "locales"
+    shutil.copytree(LOCALES_DIR, root)
+    extra = ["de", "fr", "it", "nl", "pl", "pt", "ru", "uk", "tr", "vi", "ko", "ja", "hi", "bn", "sw",
+             "so", "am", "fa", "ur", "ne", "km", "my", "hmn"]
+    for code in extra:
+        target = root / code / "LC_MESSAGES"
+        target.mkdir(parents=True)
+        shutil.copy(root / "en" / "LC_MESSAGES" / "messages.po", target)
+    i18n = I18n("en", root)
+    pages = [picker(i18n, n).inline_keyboard for n in range(3)]
+    shown = [b.callback_data.removeprefix("lang:set:") for page in pages for row in page[:-1] for b in row]
+    assert sorted(shown) == sorted(i18n.locales) and len(shown) == len(set(shown)) == 26
+    assert [len([b for row in page[:-1] for b in row]) for page in pages] == [PAGE_SIZE, PAGE_SIZE, 6]
+    assert [b.callback_data for b in pages[0][-1]] == ["lang:page:2", "lang:page:1"]  # wraps around
+    names = [name for _, name in i18n.picker_entries()]
+    assert names == sorted(names, key=str.casefold)
+    assert "Deutsch" in names and "Français" in names and "hmn" in names
+    assert picker(i18n, 99).inline_keyboard == pages[-1]  # out-of-range pages clamp
+
+
+def test_the_bot_never_imports_translation_at_start() -> None:
+    import subprocess
+    import sys
+
+    probe = "import sys, bot.cli, bot.application; print(sorted({'argostranslate', 'torch', 'stanza'} & set(sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "[]"

@@ -1,0 +1,73 @@
+"""Migrations, repositories and the unit of work, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.database import alembic_config, create_engine, session_factory, upgrade_to_head
+from storage.unit_of_work import UnitOfWork
+
+PSEUDONYM = "a" * 64
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+async def test_upgrade_head_from_empty_creates_the_schema(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        assert await connection.run_sync(lambda c: inspect(c).get_table_names()) == []
+    await upgrade_to_head(engine)
+    await upgrade_to_head(engine)  # at every start: a second run changes nothing
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    async with engine.connect() as connection:
+        tables = set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+        version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
+        columns = await connection.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("preferences")})
+    assert tables == {"alembic_version", "preferences"}
+    assert version == head
+    assert columns == {"pseudonym", "locale", "updated_at"}
+
+
+async def test_preferences_round_trip(engine: AsyncEngine) -> None:
+    await upgrade_to_head(engine)
+    sessions = session_factory(engine)
+    async with UnitOfWork(sessions) as uow:
+        assert await uow.preferences.locale_of(PSEUDONYM) is None
+        await uow.preferences.set_locale(PSEUDONYM, "ar")
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        await uow.preferences.set_locale(PSEUDONYM, "es")
+        await uow.commit()
+    async with UnitOfWork(sessions) as uow:
+        assert await uow.preferences.locale_of(PSEUDONYM) == "es"
+
+
+async def test_leaving_without_commit_rolls_back(engine: AsyncEngine) -> None:
+    await upgrade_to_head(engine)
+    sessions = session_factory(engine)
+    async with UnitOfWork(sessions) as uow:
+        await uow.preferences.set_locale(PSEUDONYM, "ar")
+    with pytest.raises(RuntimeError):
+        async with UnitOfWork(sessions) as uow:
+            await uow.preferences.set_locale(PSEUDONYM, "es")
+            raise RuntimeError("handler failed before commit")
+    async with UnitOfWork(sessions) as uow:
+        assert await uow.preferences.locale_of(PSEUDONYM) is None
+
+
+def test_storage_never_imports_telegram() -> None:
+    from pathlib import Path
+
+    import storage
+
+    sources = [p.read_text() for p in Path(storage.__file__).parent.rglob("*.py")]
+    assert sources and not any("import telegram" in s or "from telegram" in s for s in sources)
