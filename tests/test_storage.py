@@ -37,6 +37,20 @@ async def test_upgrade_head_from_empty_creates_the_schema(engine: AsyncEngine) -
     assert columns == {"pseudonym", "locale", "updated_at"}
 
 
+async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.models import Base
+
+    await upgrade_to_head(engine)
+    async with engine.connect() as connection:
+        differences = await connection.run_sync(
+            lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
+        )
+    assert differences == []
+
+
 async def test_preferences_round_trip(engine: AsyncEngine) -> None:
     await upgrade_to_head(engine)
     sessions = session_factory(engine)
