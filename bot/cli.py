@@ -10,7 +10,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, TelegramError
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.crypto import new_secret_key
@@ -95,13 +95,18 @@ def _parser() -> argparse.ArgumentParser:
 
 def init_command(args: argparse.Namespace) -> int:
     env_file: Path = args.env_file
+    if not env_file.parent.is_dir():
+        raise Failure([f"{env_file}: the folder {env_file.parent} does not exist"], EXIT_CONFIG)
     if env_file.exists():
-        existing = env_file.read_text(encoding="utf-8")
-        if any(line.strip().startswith("SECRET_KEY=") for line in existing.splitlines()):
+        lines = env_file.read_text(encoding="utf-8").splitlines()
+        keys = [line.split("=", 1)[1].strip() for line in lines if line.strip().startswith("SECRET_KEY=")]
+        if any(keys):
             print(f"{env_file} already has a SECRET_KEY; it was left unchanged.")
             return 0
-        with env_file.open("a", encoding="utf-8") as out:
-            out.write(("" if existing.endswith("\n") or not existing else "\n") + f"SECRET_KEY={new_secret_key()}\n")
+        # The file is about to hold the secret, whatever its mode was.
+        env_file.chmod(0o600)
+        kept = [line for line in lines if not line.strip().startswith("SECRET_KEY=")]
+        env_file.write_text("\n".join([*kept, f"SECRET_KEY={new_secret_key()}"]) + "\n", encoding="utf-8")
         print(f"Added a new SECRET_KEY to {env_file}.")
         return 0
     text = ENV_TEMPLATE.format(
@@ -151,7 +156,9 @@ def run_command(args: argparse.Namespace) -> int:
     except InvalidToken:
         raise Failure(["TELEGRAM_BOT_TOKEN: Telegram rejected this token; copy it again from BotFather"], EXIT_CONFIG) from None
     except NetworkError as exc:
-        raise Failure([f"cannot reach Telegram at {settings.telegram_api_base_url} ({type(exc).__name__})"], EXIT_UNAVAILABLE) from None
+        raise Failure([_unreachable(settings, exc)], EXIT_UNAVAILABLE) from None
+    except TelegramError as exc:  # e.g. RetryAfter at start-up
+        raise Failure([f"Telegram refused to start the bot ({type(exc).__name__}); try again in a minute"], EXIT_UNAVAILABLE) from None
     except (SQLAlchemyError, OSError) as exc:
         raise _database_failure(settings, exc) from None
     return 0
@@ -169,6 +176,10 @@ def _i18n(settings: Settings) -> I18n:
         return I18n(settings.default_locale)
     except CatalogError as exc:
         raise Failure([f"catalog: {exc}"], EXIT_CONFIG) from None
+
+
+def _unreachable(settings: Settings, exc: BaseException) -> str:
+    return f"cannot reach Telegram at {settings.telegram_api_base_url} ({type(exc).__name__})"
 
 
 def _database_failure(settings: Settings, exc: BaseException) -> Failure:
@@ -199,13 +210,15 @@ async def _check_services(settings: Settings, *, telegram: bool) -> None:
 
     from storage.database import create_engine
 
-    problems = []
+    # Wrong settings exit 2 like any configuration error; a server that is down exits 1.
+    wrong: list[str] = []
+    unavailable: list[str] = []
     engine = create_engine(settings.database_url)
     try:
         async with engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as exc:
-        problems.extend(_database_failure(settings, exc).lines)
+        unavailable.extend(_database_failure(settings, exc).lines)
     finally:
         await engine.dispose()
     if telegram:
@@ -214,10 +227,14 @@ async def _check_services(settings: Settings, *, telegram: bool) -> None:
             async with bot:
                 await bot.get_chat(settings.staff_chat_id)
         except InvalidToken:
-            problems.append("TELEGRAM_BOT_TOKEN: Telegram rejected this token; copy it again from BotFather")
+            wrong.append("TELEGRAM_BOT_TOKEN: Telegram rejected this token; copy it again from BotFather")
+        except ChatMigrated as exc:
+            wrong.append(f"STAFF_CHAT_ID: the group became a supergroup; set STAFF_CHAT_ID={exc.new_chat_id}")
         except (BadRequest, Forbidden):
-            problems.append("STAFF_CHAT_ID: the bot cannot see this chat; add the bot to it as an admin")
+            wrong.append("STAFF_CHAT_ID: the bot cannot see this chat; add the bot to it as an admin")
         except NetworkError as exc:
-            problems.append(f"cannot reach Telegram at {settings.telegram_api_base_url} ({type(exc).__name__})")
-    if problems:
-        raise Failure(problems, EXIT_CONFIG)
+            unavailable.append(_unreachable(settings, exc))
+        except TelegramError as exc:  # e.g. RetryAfter
+            unavailable.append(f"Telegram did not answer the check ({type(exc).__name__}); try again in a minute")
+    if wrong or unavailable:
+        raise Failure(wrong + unavailable, EXIT_CONFIG if wrong else EXIT_UNAVAILABLE)

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.i18n import LOCALES_DIR, available_locales
+from bot.i18n import available_locales
 
 TOKEN_PATTERN = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,}$")
 MIN_SECRET_LENGTH = 32
@@ -39,10 +39,10 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore"
     )
 
-    telegram_bot_token: str
+    telegram_bot_token: str = Field(repr=False)
     staff_chat_id: int
     telegram_api_base_url: str = "https://api.telegram.org/bot"
-    database_url: str = "sqlite+aiosqlite:///./data/outreach.db"
+    database_url: str = Field("sqlite+aiosqlite:///./data/outreach.db", repr=False)
     secret_key: str = Field(repr=False)
     default_locale: str = "en"
     officer_locale: str = "en"
@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     def _token_shape(cls, value: str) -> str:
         if not TOKEN_PATTERN.match(value):
             raise ValueError("does not look like a token from BotFather (expected 123456789:ABC…)")
+        return value
+
+    @field_validator("default_locale", "officer_locale")
+    @classmethod
+    def _shipped_locale(cls, value: str) -> str:
+        shipped = available_locales()
+        if value not in shipped:
+            raise ValueError(f"{value!r} has no catalog in locales/; available: {', '.join(shipped)}")
         return value
 
     @field_validator("retention_days")
@@ -112,22 +120,12 @@ def async_database_url(raw: str) -> URL:
     return url
 
 
-def load_settings(env_file: Path | str | None = ".env", locales_dir: Path = LOCALES_DIR) -> Settings:
+def load_settings(env_file: Path | str | None = ".env") -> Settings:
     """Read and validate the configuration, raising ConfigError with every problem at once."""
     try:
-        settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
     except ValidationError as exc:
         raise ConfigError([_describe(error) for error in exc.errors()]) from None
-    shipped = available_locales(locales_dir)
-    problems = [
-        f"{name}: {value!r} has no catalog in locales/; available: {', '.join(shipped)}"
-        for name, value in (("DEFAULT_LOCALE", settings.default_locale),
-                            ("OFFICER_LOCALE", settings.officer_locale))
-        if value not in shipped
-    ]
-    if problems:
-        raise ConfigError(problems)
-    return settings
 
 
 def _describe(error: dict) -> str:

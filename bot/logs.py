@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
-# Libraries whose log arguments can hold whole updates or request URLs: PTB logs the raw update
-# when it cannot parse one, and httpx logs URLs, which contain the bot token.
+# Libraries whose log arguments and exception messages can hold whole updates, what a person
+# wrote, or the bot token: PTB logs the raw update when it cannot parse one, its InvalidToken
+# quotes the token, and httpx logs request URLs, which contain it.
 THIRD_PARTY = ("telegram", "httpx", "httpcore", "apscheduler", "aiosqlite", "asyncpg", "sqlalchemy")
+_PLACEHOLDER = re.compile(r"%(\([^)]*\))?[-#0 +]*\d*(\.\d+)?[sdrifgxXeE]")
 
 
 class PrivacyFilter(logging.Filter):
-    """Keeps third-party log lines' wording but drops their arguments; redacts secrets anywhere."""
+    """Library lines keep their wording and exception type only; secrets are redacted anywhere."""
 
     def __init__(self, *secrets: str) -> None:
         super().__init__()
@@ -19,13 +22,28 @@ class PrivacyFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name.split(".", 1)[0] in THIRD_PARTY:
-            record.args = None
+            _keep_wording_only(record)
         message = record.getMessage()
         if any(secret in message for secret in self._secrets):
-            for secret in self._secrets:
-                message = message.replace(secret, "[redacted]")
-            record.msg, record.args = message, None
+            record.msg, record.args = self._redact(message), None
+        if record.exc_info:
+            record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
         return True
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+
+def _keep_wording_only(record: logging.LogRecord) -> None:
+    wording = record.msg if isinstance(record.msg, str) else type(record.msg).__name__
+    if record.args:
+        wording = _PLACEHOLDER.sub("…", wording)
+    if record.exc_info and record.exc_info[1] is not None:
+        wording = f"{wording} ({type(record.exc_info[1]).__name__})"
+    record.msg, record.args = wording, None
+    record.exc_info, record.exc_text = None, None
 
 
 def configure_logging(*secrets: str, level: int = logging.INFO) -> None:

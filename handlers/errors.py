@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from pathlib import Path
 
 from telegram import Chat, Update
 from telegram.error import TelegramError
@@ -14,10 +15,16 @@ from bot.i18n import _
 log = logging.getLogger(__name__)
 
 
-def _where(error: BaseException) -> str:
-    frames = traceback.extract_tb(error.__traceback__)
-    last = frames[-1] if frames else None
-    return f"{last.filename.rsplit('/', 1)[-1]}:{last.lineno}:{last.name}" if last else "unknown"
+# Our packages only: a virtualenv inside the checkout must not count as our code.
+_OUR_CODE = tuple(str(Path(__file__).resolve().parent.parent / p) + "/" for p in ("bot", "handlers", "storage"))
+
+
+def _where(error: BaseException, depth: int = 4) -> str:
+    """Our innermost frames as file:line:function: enough to find the bug, without its data."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(_OUR_CODE)]
+    return " < ".join(
+        f"{Path(f.filename).name}:{f.lineno}:{f.name}" for f in reversed(frames[-depth:])
+    ) or "outside the project"
 
 
 async def on_error(update: object, context: BotContext) -> None:

@@ -80,13 +80,31 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("error: ")]
 
 
+def on_receipt(tg: FakeTelegram, method: str) -> asyncio.Event:
+    """An event set as soon as the fake server *receives* a call to `method`.
+
+    FakeTelegram records a call when it has been answered; the first getUpdates is a long poll
+    that is only answered at its timeout (10 s) when nothing is queued, so "polling started" is
+    observed at receipt instead.
+    """
+    received = asyncio.Event()
+    handler = tg._handlers[method]
+
+    def noting_receipt(params: dict, uploads: dict) -> object:
+        received.set()
+        return handler(params, uploads)
+
+    tg._handlers[method] = noting_receipt
+    return received
+
+
 # --- --help ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
     "command",
     [[], ["init"], ["check-config"], ["db"], ["db", "upgrade"], ["catalogs"], ["catalogs", "update"],
      ["run"]],  # fmt: skip
-    ids=lambda command: " ".join(command) or "outreach-bot",
+    ids=lambda command: "-".join(command) or "outreach-bot",
 )
 def test_help_exits_0_and_prints_usage(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
@@ -377,8 +395,9 @@ async def start_run(tmp_path: Path, tg: FakeTelegram) -> AsyncIterator:
     """Start `outreach-bot run` against the fake server; the process is killed if still running."""
     processes: list[asyncio.subprocess.Process] = []
 
-    async def start() -> BotProcess:
+    async def start(**overrides: str) -> BotProcess:
         values = valid_config(tmp_path) | {"TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.base_url}
+        values |= overrides
         env_file = write_env(tmp_path / ".env", values)
         process = await asyncio.create_subprocess_exec(
             str(CONSOLE_SCRIPT), "--env-file", str(env_file), "run",
@@ -399,9 +418,10 @@ async def test_run_migrates_answers_and_stops_on_sigterm(
     tmp_path: Path, tg: FakeTelegram, start_run
 ) -> None:
     person = FakeUser(id=730019283746, first_name="Quillonia", username="quillonia_zx42", language_code="es")
+    polling = on_receipt(tg, "getUpdates")
     bot: BotProcess = await start_run()
 
-    await bot.until(tg.wait_for("getUpdates", timeout=PROCESS_TIMEOUT), "polling started")
+    await bot.until(asyncio.wait_for(polling.wait(), PROCESS_TIMEOUT), "polling started")
     assert "preferences" in tables(tmp_path / "data" / "outreach.db")
 
     tg.send_text(person, "/start")
@@ -419,8 +439,9 @@ async def test_run_migrates_answers_and_stops_on_sigterm(
 
 
 async def test_run_stops_cleanly_on_sigint(tg: FakeTelegram, start_run) -> None:
+    polling = on_receipt(tg, "getUpdates")
     bot: BotProcess = await start_run()
-    await bot.until(tg.wait_for("getUpdates", timeout=PROCESS_TIMEOUT), "polling started")
+    await bot.until(asyncio.wait_for(polling.wait(), PROCESS_TIMEOUT), "polling started")
 
     bot.process.send_signal(signal.SIGINT)
 
@@ -435,7 +456,91 @@ async def test_run_with_a_rejected_token_exits_2(tg: FakeTelegram, start_run) ->
 
     assert await bot.exit_code() == 2
     stderr = await bot.stderr()
-    assert any(line.startswith("error: TELEGRAM_BOT_TOKEN") for line in stderr.splitlines()), stderr
-    assert "Traceback" not in stderr
-    assert tg.token not in stderr
+    assert stderr.splitlines()[-1] == (
+        "error: TELEGRAM_BOT_TOKEN: Telegram rejected this token; copy it again from BotFather"
+    ), stderr
     assert tg.calls_to("getUpdates") == []
+
+
+async def test_run_without_telegram_exits_1(start_run) -> None:
+    bot: BotProcess = await start_run(TELEGRAM_API_BASE_URL="http://127.0.0.1:1/bot")
+
+    assert await bot.exit_code() == 1
+    stderr = await bot.stderr()
+    assert stderr.splitlines()[-1] == "error: cannot reach Telegram at http://127.0.0.1:1/bot (NetworkError)", stderr
+
+
+@pytest.mark.parametrize("problem", ["rejected-token", "telegram-unreachable"])
+async def test_run_failing_at_start_prints_no_traceback_and_no_token(
+    tg: FakeTelegram, start_run, problem: str
+) -> None:
+    if problem == "rejected-token":
+        tg.fail_next("getMe", status=401, description="Unauthorized")
+        bot: BotProcess = await start_run()
+    else:
+        bot = await start_run(TELEGRAM_API_BASE_URL="http://127.0.0.1:1/bot")
+
+    assert await bot.exit_code() in (1, 2)
+    stderr = await bot.stderr()
+    assert "Traceback" not in stderr
+    assert tg.token.split(":", 1)[1] not in stderr
+
+
+# --- set-up mistakes an admin can make ------------------------------------------------------
+
+def test_init_fills_an_empty_secret_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env_file = bad_env(tmp_path, {"SECRET_KEY": ""})
+    assert main(["--env-file", str(env_file), "check-config", "--offline"]) == 2
+    assert "`outreach-bot init`" in capsys.readouterr().err
+
+    assert main(["--env-file", str(env_file), "init"]) == 0
+
+    # Following the advice must help: otherwise check-config and init send the admin in a circle.
+    assert main(["--env-file", str(env_file), "check-config", "--offline"]) == 0
+
+
+def test_init_keeps_the_secret_key_private_in_an_existing_file(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"TELEGRAM_BOT_TOKEN={VALID_TOKEN}\n", encoding="utf-8")
+    env_file.chmod(0o644)
+
+    assert main(["--env-file", str(env_file), "init"]) == 0
+
+    assert _secret_keys(env_file.read_text(encoding="utf-8"))
+    assert stat.S_IMODE(env_file.stat().st_mode) & 0o077 == 0
+
+
+def test_init_into_a_missing_directory_is_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env_file = tmp_path / "no-such-dir" / ".env"
+
+    assert main(["--env-file", str(env_file), "init"]) != 0
+
+    [line] = error_lines(capsys.readouterr().err)
+    assert str(env_file) in line
+
+
+def test_check_config_reports_a_bad_locale_together_with_other_problems(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env_file = bad_env(tmp_path, {"STAFF_CHAT_ID": "abc", "DEFAULT_LOCALE": "xx"})
+
+    assert main(["--env-file", str(env_file), "check-config", "--offline"]) == 2
+
+    lines = error_lines(capsys.readouterr().err)
+    assert [line.split(":", 2)[1].strip() for line in lines] == ["STAFF_CHAT_ID", "DEFAULT_LOCALE"]
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")  # PTB's own RetryAfter
+async def test_check_config_online_when_telegram_says_slow_down(
+    tmp_path: Path, tg: FakeTelegram, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env_file = online_env(tmp_path, tg)
+    tg.fail_next("getChat", status=429, retry_after=5)
+
+    assert await asyncio.to_thread(main, ["--env-file", str(env_file), "check-config"]) in (1, 2)
+
+    assert len(error_lines(capsys.readouterr().err)) == 1

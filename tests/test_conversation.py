@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from bot.i18n import FSI, PDI
 from tests.conftest import STAFF_CHAT_ID, RunningBot, database_bytes, start_bot, user
@@ -241,3 +242,20 @@ async def test_turning_to_the_only_page_changes_nothing(bot: RunningBot, tg: Fak
     await bot.say(person, "/start")
     assert not tg.calls_to("editMessageReplyMarkup")
     assert not [t for t in tg.texts(person.id) if "went wrong" in t or "حدث خطأ" in t]
+
+
+async def test_a_broken_database_still_gets_kind_answers(bot: RunningBot, tg: FakeTelegram, log_records) -> None:
+    async with bot.services.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE preferences"))
+    person = user(6061626364, "ar", first_name="Yusuf")
+
+    greeting = await bot.say(person, "/start")  # the saved choice is unreadable: the client's language
+    assert greeting.params["text"].startswith("أهلًا بك")
+    picker = await bot.say(person, "/language")
+    after = await bot.press(person, picker.result, "lang:set:es")
+    apology = await tg.wait_for_reply(person.id, after=after)
+    assert apology.params["text"] == "عذرًا، حدث خطأ من جهتنا. يُرجى المحاولة مرة أخرى بعد قليل."
+
+    failure = next(r.getMessage() for r in log_records.records if r.getMessage().startswith("handler_failed"))
+    assert "language.py" in failure and "set_language" in failure
+    assert "6061626364" not in log_records.text and "Yusuf" not in log_records.text

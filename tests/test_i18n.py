@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import logging
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -102,9 +103,16 @@ def test_log_filter_drops_library_arguments_and_redacts_secrets() -> None:
     leaky = logging.LogRecord("telegram.ext.ExtBot", logging.CRITICAL, __file__, 1,
                               "Received data was %s", ({"first_name": "Ana", "id": 5550001},), None)
     ours = logging.LogRecord("bot.cli", logging.INFO, __file__, 1, "url=%s", (f"http://x/bot{token}/getMe",), None)
-    assert privacy.filter(leaky) and privacy.filter(ours)
-    assert leaky.getMessage() == "Received data was %s"
+    try:
+        raise ValueError(f"The token `{token}` was rejected; Ana wrote: help")
+    except ValueError:
+        failing = logging.LogRecord("telegram.ext.Updater", logging.ERROR, __file__, 1,
+                                    "Error while polling", None, sys.exc_info())
+    assert privacy.filter(leaky) and privacy.filter(ours) and privacy.filter(failing)
+    assert leaky.getMessage() == "Received data was …"
     assert ours.getMessage() == "url=http://x/bot[redacted]/getMe"
+    assert failing.getMessage() == "Error while polling (ValueError)"
+    assert failing.exc_info is None and failing.exc_text is None
 
 
 def test_a_long_picker_is_paginated_in_a_stable_order(tmp_path: Path) -> None:
