@@ -76,19 +76,6 @@ def child_pid(parent: int) -> int:
     return pids[0]
 
 
-def received(tg: FakeTelegram, method: str) -> asyncio.Event:
-    """Set when the fake server receives `method` (it records calls only once answered)."""
-    event = asyncio.Event()
-    handler = tg._handlers[method]
-
-    def noting(params: dict, uploads: dict) -> object:
-        event.set()
-        return handler(params, uploads)
-
-    tg._handlers[method] = noting
-    return event
-
-
 def command(env_file: Path, time_file: Path) -> list[str]:
     return [str(TIME), "-v", "-o", str(time_file), str(BOT), "--env-file", str(env_file), "run"]
 
@@ -103,7 +90,6 @@ async def one_run(number: int, workdir: Path) -> tuple[Run, list[str]]:
             encoding="utf-8",
         )
         env_file.chmod(0o600)
-        polling = received(tg, "getUpdates")
         argv = command(env_file, time_file)
         log = (workdir / "bot.log").open("wb")
         started = time.perf_counter()
@@ -113,9 +99,9 @@ async def one_run(number: int, workdir: Path) -> tuple[Run, list[str]]:
         bot_pid = None
         try:
             exited = asyncio.ensure_future(process.wait())
-            ready = asyncio.ensure_future(polling.wait())
+            ready = asyncio.ensure_future(tg.wait_for_request("getUpdates", timeout=TIMEOUT))
             await asyncio.wait({exited, ready}, timeout=TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
-            if not ready.done():
+            if not ready.done() or ready.exception():
                 ready.cancel()
                 raise BenchError(f"run {number}: not polling within {TIMEOUT}s (see {workdir / 'bot.log'})")
             ready_s = time.perf_counter() - started

@@ -196,6 +196,7 @@ class FakeTelegram:
         self._port = 0
         self._closing = False
         self._changed = _Signal()
+        self._arrived: set[str] = set()  # methods called at least once, noted on arrival
         self._ids = itertools.count(1)  # update, callback query and file ids
         self._pending: list[JSON] = []  # updates not yet confirmed by a getUpdates offset
         self._mark_at_last_update = 0
@@ -398,6 +399,11 @@ class FakeTelegram:
         self._reply_cursor[chat_id] = index + 1
         return self.calls[index]
 
+    async def wait_for_request(self, method: str, *, timeout: float = 10.0) -> None:
+        """Until a call to `method` has *arrived*; a long poll is recorded only once answered."""
+        if not await self._changed.wait_for(lambda: method in self._arrived, timeout):
+            raise AssertionError(f"no {method} request within {timeout}s\n{self._describe_calls(0)}")
+
     async def wait_until_drained(self, timeout: float = 10.0) -> None:
         """Until every queued update was fetched and then confirmed by a later offset.
 
@@ -437,6 +443,9 @@ class FakeTelegram:
         method = request.match_info["method"]
         method = self._canonical.get(method.lower(), method)
         params, uploads = await self._read_params(request)
+        if method not in self._arrived:
+            self._arrived.add(method)
+            self._changed.notify()
         call = Call(method, params, {name: upload.data for name, upload in uploads.items()})
         try:
             if self._failures.get(method):

@@ -80,24 +80,6 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("error: ")]
 
 
-def on_receipt(tg: FakeTelegram, method: str) -> asyncio.Event:
-    """An event set as soon as the fake server *receives* a call to `method`.
-
-    FakeTelegram records a call when it has been answered; the first getUpdates is a long poll
-    that is only answered at its timeout (10 s) when nothing is queued, so "polling started" is
-    observed at receipt instead.
-    """
-    received = asyncio.Event()
-    handler = tg._handlers[method]
-
-    def noting_receipt(params: dict, uploads: dict) -> object:
-        received.set()
-        return handler(params, uploads)
-
-    tg._handlers[method] = noting_receipt
-    return received
-
-
 # --- --help ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
@@ -418,10 +400,9 @@ async def test_run_migrates_answers_and_stops_on_sigterm(
     tmp_path: Path, tg: FakeTelegram, start_run
 ) -> None:
     person = FakeUser(id=730019283746, first_name="Quillonia", username="quillonia_zx42", language_code="es")
-    polling = on_receipt(tg, "getUpdates")
     bot: BotProcess = await start_run()
 
-    await bot.until(asyncio.wait_for(polling.wait(), PROCESS_TIMEOUT), "polling started")
+    await bot.until(tg.wait_for_request("getUpdates", timeout=PROCESS_TIMEOUT), "polling started")
     assert "preferences" in tables(tmp_path / "data" / "outreach.db")
 
     tg.send_text(person, "/start")
@@ -439,9 +420,8 @@ async def test_run_migrates_answers_and_stops_on_sigterm(
 
 
 async def test_run_stops_cleanly_on_sigint(tg: FakeTelegram, start_run) -> None:
-    polling = on_receipt(tg, "getUpdates")
     bot: BotProcess = await start_run()
-    await bot.until(asyncio.wait_for(polling.wait(), PROCESS_TIMEOUT), "polling started")
+    await bot.until(tg.wait_for_request("getUpdates", timeout=PROCESS_TIMEOUT), "polling started")
 
     bot.process.send_signal(signal.SIGINT)
 
