@@ -60,6 +60,12 @@ async def test_language_picker_round_trip(bot: RunningBot, tg: FakeTelegram) -> 
     greeting = await bot.say(person, "/start")
     assert greeting.params["text"].startswith("أهلًا بك")
 
+    picker = await bot.say(person, "/language")
+    assert picker.params["text"] == "اختر لغتك:"
+    after = await bot.press(person, picker.result, "lang:set:es")
+    back = await tg.wait_for("editMessageText", after=after)
+    assert back.params["text"] == "Listo. Le escribiré en Español."
+
 
 async def test_language_picker_from_the_menu_and_a_forged_language(bot: RunningBot, tg: FakeTelegram) -> None:
     person = user(78, "ar")
@@ -71,6 +77,10 @@ async def test_language_picker_from_the_menu_and_a_forged_language(bot: RunningB
     after = await bot.press(person, picker.result, "lang:set:xx")
     refusal = await tg.wait_for("answerCallbackQuery", after=after)
     assert refusal.params["text"] == "هذه اللغة غير متاحة."
+    in_spanish = user(79, "es")
+    their_picker = await bot.say(in_spanish, "/language")
+    after = await bot.press(in_spanish, their_picker.result, "lang:set:de")
+    assert (await tg.wait_for("answerCallbackQuery", after=after)).params["text"] == "Este idioma no está disponible."
     assert (await bot.say(person, "/start")).params["text"].startswith("أهلًا بك")
 
 
@@ -111,9 +121,13 @@ async def test_help_lists_commands_in_the_persons_language(bot: RunningBot, lang
     assert text.count("\n/") == 5  # five commands, one per line
 
 
-async def test_report_says_coming_soon_for_now(bot: RunningBot) -> None:
-    text = (await bot.say(user(language_code="es"), "/report")).params["text"]
-    assert text.startswith("Pronto podrá enviar reportes aquí.")
+@pytest.mark.parametrize(
+    ("language_code", "expected"),
+    [("es", "Pronto podrá enviar reportes aquí.\n\nEn una emergencia, llame al 911."),
+     ("ar", f"سيتاح إرسال البلاغات هنا قريبًا.\n\nفي حالة الطوارئ، اتصل بالرقم {FSI}911{PDI}.")],
+)
+async def test_report_says_coming_soon_for_now(bot: RunningBot, language_code: str, expected: str) -> None:
+    assert (await bot.say(user(language_code=language_code), "/report")).params["text"] == expected
 
 
 @pytest.mark.parametrize(
@@ -155,6 +169,10 @@ async def test_a_contact_is_refused_and_its_number_kept_nowhere(bot: RunningBot,
     reply = await tg.wait_for_reply(person.id, after=after)
     assert "no acepto contactos" in reply.params["text"]
     await bot.say(person, "/start")  # the next update ran, so the contact's update is finished
+    in_arabic = user(4242424243, "ar")
+    after = tg.mark()
+    tg.send_message(in_arabic, contact={"phone_number": phone, "first_name": "Ana"})
+    assert "لا أقبل جهات الاتصال" in (await tg.wait_for_reply(in_arabic.id, after=after)).params["text"]
 
     stored = await database_bytes(database_url)
     for secret in ("7654321", "4242424242", "Zuleima", "zuleima_q", "999111"):
@@ -183,21 +201,32 @@ async def test_bidi_and_control_characters_are_not_echoed(bot: RunningBot) -> No
     assert reply.params["text"].startswith("لإرسال بلاغ")
 
 
-async def test_a_forged_button_gets_a_gentle_answer(bot: RunningBot, tg: FakeTelegram) -> None:
-    person = user(12, "es")
+@pytest.mark.parametrize(
+    ("language_code", "expected"),
+    [("es", "Este botón ya no funciona. Por favor, envíe /start."),
+     ("ar", "هذا الزر لم يعد يعمل. يُرجى إرسال /start.")],
+)
+async def test_a_forged_button_gets_a_gentle_answer(bot: RunningBot, tg: FakeTelegram, language_code, expected) -> None:
+    person = user(12, language_code)
     menu = (await bot.say(person, "/start")).result
     after = await bot.press(person, menu, "staff:ack:1")
     answer = await tg.wait_for("answerCallbackQuery", after=after)
-    assert answer.params["text"] == "Este botón ya no funciona. Por favor, envíe /start."
+    assert answer.params["text"] == expected
+    assert answer.params["show_alert"] is True
 
 
-async def test_a_group_is_told_once_then_left(bot: RunningBot, tg: FakeTelegram) -> None:
+@pytest.mark.parametrize(
+    ("language_code", "expected"),
+    [("es", "Este bot solo funciona en chats privados. Por favor, escríbale directamente. ¡Adiós!"),
+     ("ar", "يعمل هذا البوت في المحادثات الخاصة فقط. يُرجى مراسلته مباشرة. مع السلامة!")],
+)
+async def test_a_group_is_told_once_then_left(bot: RunningBot, tg: FakeTelegram, language_code, expected) -> None:
     group = tg.group_chat(-100777, "Neighbourhood")
-    person = user(15, "es")
+    person = user(15, language_code)
     after = tg.mark()
     tg.add_to_group(group, by=person)
     notice = await tg.wait_for("sendMessage", lambda c: c.params["chat_id"] == group["id"], after=after)
-    assert notice.params["text"].startswith("Este bot solo funciona en chats privados.")
+    assert notice.params["text"] == expected
     await tg.wait_for("leaveChat", lambda c: c.params["chat_id"] == group["id"], after=after)
 
     # A message that was already queued from the group gets no second notice.
@@ -255,6 +284,11 @@ async def test_a_broken_database_still_gets_kind_answers(bot: RunningBot, tg: Fa
     after = await bot.press(person, picker.result, "lang:set:es")
     apology = await tg.wait_for_reply(person.id, after=after)
     assert apology.params["text"] == "عذرًا، حدث خطأ من جهتنا. يُرجى المحاولة مرة أخرى بعد قليل."
+    in_spanish = user(6061626365, "es")
+    their_picker = await bot.say(in_spanish, "/language")
+    after = await bot.press(in_spanish, their_picker.result, "lang:set:ar")
+    apology = await tg.wait_for_reply(in_spanish.id, after=after)
+    assert apology.params["text"] == "Lo siento, algo falló de nuestro lado. Por favor, intente de nuevo en un momento."
 
     failure = next(r.getMessage() for r in log_records.records if r.getMessage().startswith("handler_failed"))
     assert "language.py" in failure and "set_language" in failure
