@@ -186,6 +186,9 @@ class I18n:
             )
             for locale in self.locales
         }
+        self._picker_entries = sorted(
+            ((locale, native_name(locale)) for locale in self.locales), key=lambda entry: entry[1].casefold()
+        )
 
     def negotiate(self, language_code: str | None) -> str:
         """Telegram's language_code, narrowed to a shipped locale, or the default."""
@@ -199,4 +202,4 @@ class I18n:
 
     def picker_entries(self) -> list[tuple[str, str]]:
         """(locale, native name) for every shipped language, in a stable order a reader can scan."""
-        return sorted(((loc, native_name(loc)) for loc in self.locales), key=lambda e: e[1].casefold())
+        return list(self._picker_entries)
