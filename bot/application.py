@@ -10,7 +10,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot.config import Settings
 from bot.context import SERVICES_KEY, BotContext, Services, services_of
-from bot.crypto import Pseudonymizer
+from bot.crypto import Keys
 from bot.i18n import I18n, active_locale
 from bot.menus import COMMUNITY_COMMANDS, STAFF_COMMANDS, bot_commands
 from bot.update_scope import UpdateScope
@@ -25,7 +25,7 @@ def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
         i18n=I18n(settings.default_locale),
-        pseudonyms=Pseudonymizer(settings.secret_key),
+        keys=Keys(settings.secret_key),
         engine=engine,
         sessions=session_factory(engine),
     )

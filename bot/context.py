@@ -12,7 +12,7 @@ from telegram import User
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
-from bot.crypto import Pseudonymizer
+from bot.crypto import Keys
 from bot.i18n import I18n
 from storage.unit_of_work import UnitOfWork
 
@@ -27,7 +27,7 @@ class Services:
 
     settings: Settings
     i18n: I18n
-    pseudonyms: Pseudonymizer
+    keys: Keys
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
 
@@ -60,7 +60,7 @@ class BotContext(CallbackContext[ExtBot[None], dict, dict, dict]):
         return _unit_of_work.get()
 
     def pseudonym(self, user: User) -> str:
-        return self.services.pseudonyms.user(user.id)
+        return self.services.keys.pseudonym(user.id)
 
 
 def services_of(application: Application) -> Services:

@@ -1,4 +1,9 @@
-"""Keyed pseudonyms: a returning person is recognised without their Telegram id being stored."""
+"""Keyed pseudonyms, receipt codes and sealed reporter links.
+
+Everything is derived from SECRET_KEY, so a copy of the database alone says nothing about who
+used the bot: pseudonyms cannot be recomputed, receipt codes cannot be guessed offline, and a
+reporter's chat cannot be unsealed.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +11,67 @@ import hashlib
 import hmac
 import secrets
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+# Crockford's base32: no I, L, O or U, so a code read aloud or copied by hand survives.
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0", "U": "V"})
+RECEIPT_LENGTH = 16  # 16 symbols × 5 bits = 80 random bits
+_NONCE_BYTES = 12
+
 
 def new_secret_key() -> str:
     """A fresh master secret (256 random bits), URL-safe so it fits in a `.env` line."""
     return secrets.token_urlsafe(32)
 
 
-class Pseudonymizer:
-    """HMAC-SHA256(SECRET_KEY, "user:" + telegram_user_id), hex-encoded.
+def new_receipt_code() -> str:
+    """80 random bits as `7KQM-2XRD-9FTB-H4PN`."""
+    symbols = "".join(secrets.choice(CROCKFORD) for _ in range(RECEIPT_LENGTH))
+    return "-".join(symbols[i : i + 4] for i in range(0, RECEIPT_LENGTH, 4))
 
-    Without the secret the pseudonym cannot be reversed or recomputed from a known id, so a leaked
-    database does not say who used the bot.
-    """
+
+def normalise_receipt_code(text: str) -> str | None:
+    """What a person typed, as the 16 canonical symbols, or None if it cannot be a code."""
+    symbols = "".join(ch for ch in text.upper() if ch.isalnum()).translate(_READ_AS)
+    if len(symbols) != RECEIPT_LENGTH or any(ch not in CROCKFORD for ch in symbols):
+        return None
+    return symbols
+
+
+class Keys:
+    """The keyed functions of SECRET_KEY."""
 
     def __init__(self, secret_key: str) -> None:
         self._key = secret_key.encode()
+        link_key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"outreach-bot reporter link"
+        ).derive(self._key)
+        self._links = AESGCM(link_key)
 
-    def user(self, telegram_user_id: int) -> str:
-        message = f"user:{telegram_user_id}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+    def pseudonym(self, telegram_user_id: int) -> str:
+        """HMAC-SHA256(SECRET_KEY, "user:" + id): recognises a returning person, reveals nobody."""
+        return self._hmac(f"user:{telegram_user_id}")
+
+    def receipt_hash(self, code: str) -> str | None:
+        """The stored form of a receipt code; None for text that is not a code."""
+        symbols = normalise_receipt_code(code)
+        return self._hmac(f"receipt:{symbols}") if symbols else None
+
+    def seal_chat(self, chat_id: int, report_id: int) -> bytes:
+        """Encrypt a reporter's chat id, bound to one report so it cannot be moved to another."""
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        return nonce + self._links.encrypt(nonce, str(chat_id).encode(), _report_tag(report_id))
+
+    def unseal_chat(self, sealed: bytes, report_id: int) -> int:
+        nonce, ciphertext = sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:]
+        return int(self._links.decrypt(nonce, ciphertext, _report_tag(report_id)))
+
+    def _hmac(self, message: str) -> str:
+        return hmac.new(self._key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def _report_tag(report_id: int) -> bytes:
+    return f"report:{report_id}".encode()

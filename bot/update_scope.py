@@ -45,7 +45,7 @@ class UpdateScope(BaseUpdateProcessor):
         if user is None:
             return i18n.default_locale
         try:
-            saved = await uow.preferences.locale_of(self._services.pseudonyms.user(user.id))
+            saved = await uow.preferences.locale_of(self._services.keys.pseudonym(user.id))
         except SQLAlchemyError as exc:
             # Still answer in the client's language rather than not at all.
             log.warning("saved_locale_unavailable error=%s", type(exc).__name__)

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from datetime import datetime
 
-from storage.models import Preference
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from storage.models import (
+    AuditEvent,
+    OutboxMessage,
+    Preference,
+    Report,
+    ReporterLink,
+    ReportStatus,
+)
+
+OPEN_STATUSES = (ReportStatus.NEW, ReportStatus.ACKNOWLEDGED)
 
 
 class PreferenceRepository:
@@ -16,8 +29,111 @@ class PreferenceRepository:
         return preference.locale if preference else None
 
     async def set_locale(self, pseudonym: str, locale: str) -> None:
+        (await self._get_or_add(pseudonym)).locale = locale
+
+    async def notice_accepted(self, pseudonym: str) -> bool:
+        preference = await self._session.get(Preference, pseudonym)
+        return bool(preference and preference.notice_accepted)
+
+    async def accept_notice(self, pseudonym: str) -> None:
+        (await self._get_or_add(pseudonym)).notice_accepted = True
+
+    async def _get_or_add(self, pseudonym: str) -> Preference:
         preference = await self._session.get(Preference, pseudonym)
         if preference is None:
-            self._session.add(Preference(pseudonym=pseudonym, locale=locale))
-        else:
-            preference.locale = locale
+            preference = Preference(pseudonym=pseudonym, notice_accepted=False)
+            self._session.add(preference)
+        return preference
+
+
+class ReportRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, report: Report) -> Report:
+        """Store a report with its attachments; its number is known when this returns."""
+        self._session.add(report)
+        await self._session.flush()
+        return report
+
+    async def get(self, report_id: int) -> Report | None:
+        return await self._session.get(Report, report_id, options=[selectinload(Report.attachments)])
+
+    async def by_receipt(self, receipt_hash: str) -> Report | None:
+        return await self._session.scalar(select(Report).where(Report.receipt_hash == receipt_hash))
+
+    async def open_reports(self, offset: int, limit: int) -> list[Report]:
+        """Open reports, oldest first."""
+        query = (
+            select(Report).where(Report.status.in_(OPEN_STATUSES)).order_by(Report.id).offset(offset).limit(limit)
+        )
+        return list(await self._session.scalars(query))
+
+    async def count_open(self) -> int:
+        return await self._session.scalar(select(func.count()).where(Report.status.in_(OPEN_STATUSES))) or 0
+
+
+class ReporterLinkRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, report_id: int, sealed_chat: bytes) -> None:
+        await self._session.merge(ReporterLink(report_id=report_id, sealed_chat=sealed_chat))
+
+    async def sealed_chat(self, report_id: int) -> bytes | None:
+        link = await self._session.get(ReporterLink, report_id)
+        return link.sealed_chat if link else None
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, message: OutboxMessage) -> None:
+        self._session.add(message)
+
+    async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """Undelivered messages whose time has come: urgent first, then in the order written."""
+        query = (
+            select(OutboxMessage)
+            .where(OutboxMessage.done_at.is_(None))
+            .where(or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now))
+            .order_by(OutboxMessage.priority, OutboxMessage.id)
+            .limit(limit)
+        )
+        return list(await self._session.scalars(query))
+
+    async def next_due_time(self) -> datetime | None:
+        """When the earliest postponed message becomes due."""
+        return await self._session.scalar(
+            select(func.min(OutboxMessage.not_before)).where(OutboxMessage.done_at.is_(None))
+        )
+
+    async def pending_summary(self) -> tuple[int, datetime | None, str | None]:
+        """How many messages wait, since when, and the most recent error among them."""
+        waiting = OutboxMessage.done_at.is_(None)
+        count, oldest = (
+            await self._session.execute(select(func.count(), func.min(OutboxMessage.created_at)).where(waiting))
+        ).one()
+        last_error = await self._session.scalar(
+            select(OutboxMessage.last_error)
+            .where(waiting, OutboxMessage.last_error.is_not(None))
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
+        )
+        return count, oldest, last_error
+
+
+class AuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def record(self, report_id: int, action: str, officer_id: int, officer_name: str) -> None:
+        self._session.add(
+            AuditEvent(report_id=report_id, action=action, officer_id=officer_id, officer_name=officer_name)
+        )
+
+    async def latest(self, report_id: int) -> AuditEvent | None:
+        return await self._session.scalar(
+            select(AuditEvent).where(AuditEvent.report_id == report_id).order_by(AuditEvent.id.desc()).limit(1)
+        )

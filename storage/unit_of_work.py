@@ -6,11 +6,21 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.repositories import PreferenceRepository
+from storage.repositories import (
+    AuditRepository,
+    OutboxRepository,
+    PreferenceRepository,
+    ReporterLinkRepository,
+    ReportRepository,
+)
 
 
 class UnitOfWork:
     preferences: PreferenceRepository
+    reports: ReportRepository
+    reporter_links: ReporterLinkRepository
+    outbox: OutboxRepository
+    audit: AuditRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -20,6 +30,10 @@ class UnitOfWork:
         # touches the database costs nothing here.
         self._session = self._session_factory()
         self.preferences = PreferenceRepository(self._session)
+        self.reports = ReportRepository(self._session)
+        self.reporter_links = ReporterLinkRepository(self._session)
+        self.outbox = OutboxRepository(self._session)
+        self.audit = AuditRepository(self._session)
         return self
 
     async def __aexit__(

@@ -187,7 +187,7 @@ async def test_a_saved_language_is_keyed_by_pseudonym_only(bot: RunningBot, tg: 
     await tg.wait_for("editMessageText", after=after)
 
     stored = await database_bytes(database_url)
-    assert bot.services.pseudonyms.user(person.id).encode() in stored
+    assert bot.services.keys.pseudonym(person.id).encode() in stored
     assert b"ar" in stored
     for secret in ("7319046521", "Farida", "Nasser", "farida_n"):
         assert secret not in log_records.text

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.crypto import Pseudonymizer, new_secret_key
+from bot.crypto import Keys, new_receipt_code, new_secret_key, normalise_receipt_code
 from bot.i18n import FSI, LOCALES_DIR, PDI, I18n, _, active_locale, candidates, native_name, ngettext
 from bot.logs import PrivacyFilter
 
@@ -91,10 +91,45 @@ def test_native_names(i18n: I18n) -> None:
 def test_pseudonym_is_the_keyed_hmac_of_the_user_id() -> None:
     key = new_secret_key()
     expected = hmac.new(key.encode(), b"user:5550001", hashlib.sha256).hexdigest()
-    assert Pseudonymizer(key).user(5550001) == expected
-    assert Pseudonymizer(key).user(5550002) != expected
-    assert Pseudonymizer(new_secret_key()).user(5550001) != expected
+    assert Keys(key).pseudonym(5550001) == expected
+    assert Keys(key).pseudonym(5550002) != expected
+    assert Keys(new_secret_key()).pseudonym(5550001) != expected
     assert len(key) >= 32
+
+
+def test_receipt_codes_carry_80_random_bits_in_readable_groups() -> None:
+    codes = {new_receipt_code() for _ in range(200)}
+    assert len(codes) == 200
+    for code in codes:
+        groups = code.split("-")
+        assert [len(g) for g in groups] == [4, 4, 4, 4]
+        assert set("".join(groups)) <= set("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+    # 32 symbols, 16 positions: 16 × log2(32) = 80 bits.
+    assert len("0123456789ABCDEFGHJKMNPQRSTVWXYZ") ** 16 == 2**80
+
+
+def test_receipt_codes_survive_how_people_type_them() -> None:
+    keys = Keys(new_secret_key())
+    code = "7KQM-2XRD-9FTB-H4PN"
+    assert normalise_receipt_code(" 7kqm 2xrd-9ftb h4pn ") == "7KQM2XRD9FTBH4PN"
+    assert normalise_receipt_code("7KQM-2XRD-9FTB-H4PO") == "7KQM2XRD9FTBH4P0"  # O read as 0
+    assert keys.receipt_hash("7kqm2xrd9ftbh4pn") == keys.receipt_hash(code)
+    assert keys.receipt_hash("hello") is None and normalise_receipt_code("7KQM-2XRD") is None
+    assert Keys(new_secret_key()).receipt_hash(code) != keys.receipt_hash(code)
+
+
+def test_a_sealed_link_opens_only_for_its_report_and_key() -> None:
+    from cryptography.exceptions import InvalidTag
+
+    keys = Keys(new_secret_key())
+    sealed = keys.seal_chat(7319046521, report_id=12)
+    assert b"7319046521" not in sealed
+    assert keys.unseal_chat(sealed, report_id=12) == 7319046521
+    assert keys.seal_chat(7319046521, report_id=12) != sealed  # a fresh nonce every time
+    with pytest.raises(InvalidTag):
+        keys.unseal_chat(sealed, report_id=13)
+    with pytest.raises(InvalidTag):
+        Keys(new_secret_key()).unseal_chat(sealed, report_id=12)
 
 
 def test_log_filter_drops_library_arguments_and_redacts_secrets() -> None:

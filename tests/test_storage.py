@@ -32,9 +32,10 @@ async def test_upgrade_head_from_empty_creates_the_schema(engine: AsyncEngine) -
         tables = set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
         version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
         columns = await connection.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("preferences")})
-    assert tables == {"alembic_version", "preferences"}
+    assert tables == {"alembic_version", "preferences", "reports", "attachments", "reporter_links", "outbox",
+                      "audit_events"}
     assert version == head
-    assert columns == {"pseudonym", "locale", "updated_at"}
+    assert columns == {"pseudonym", "locale", "notice_accepted", "updated_at"}
 
 
 async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
