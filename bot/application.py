@@ -11,6 +11,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from bot.config import Settings
 from bot.context import SERVICES_KEY, BotContext, Services, services_of
 from bot.crypto import Keys
+from bot.delivery import DeliveryLoop
 from bot.i18n import I18n, active_locale
 from bot.menus import COMMUNITY_COMMANDS, STAFF_COMMANDS, bot_commands
 from bot.update_scope import UpdateScope
@@ -18,6 +19,8 @@ from handlers import chats, errors, fallback, help, language, privacy, report, s
 from storage.database import create_engine, session_factory, upgrade_to_head
 
 log = logging.getLogger(__name__)
+
+DELIVERY_KEY = "delivery"
 
 
 def build_services(settings: Settings) -> Services:
@@ -41,6 +44,7 @@ def build_application(services: Services) -> Application:
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(UpdateScope(services))
         .post_init(on_startup)
+        .post_stop(on_stop)
         .post_shutdown(on_shutdown)
         .build()
     )
@@ -63,9 +67,16 @@ def build_application(services: Services) -> Application:
 
 
 async def on_startup(application: Application) -> None:
-    await upgrade_to_head(services_of(application).engine)
+    services = services_of(application)
+    await upgrade_to_head(services.engine)
     await set_command_menus(application)
+    delivery = application.bot_data[DELIVERY_KEY] = DeliveryLoop(application.bot, services)
+    delivery.start()
     log.info("ready")
+
+
+async def on_stop(application: Application) -> None:
+    await application.bot_data[DELIVERY_KEY].stop()
 
 
 async def on_shutdown(application: Application) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +12,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.i18n import available_locales
+from bot.categories import CATEGORY_KEYS
 
 TOKEN_PATTERN = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,}$")
 MIN_SECRET_LENGTH = 32
@@ -50,6 +52,14 @@ class Settings(BaseSettings):
     agency_contact: str = ""
     emergency_number: str = "911"
     retention_days: int = 90
+    time_zone: str = "UTC"
+    report_categories: str = "suspicious,crime,threat,safety,other"
+    urgent_categories: str = "threat"
+    officer_ids: str = ""
+    draft_timeout_minutes: float = 30
+    staff_messages_per_minute: int = 20
+    delivery_retry_seconds: float = 5
+    delivery_max_retry_seconds: float = 300
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -64,6 +74,44 @@ class Settings(BaseSettings):
         shipped = available_locales()
         if value not in shipped:
             raise ValueError(f"{value!r} has no catalog in locales/; available: {', '.join(shipped)}")
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name such as America/Chicago") from None
+        return value
+
+    @field_validator("report_categories", "urgent_categories")
+    @classmethod
+    def _known_categories(cls, value: str) -> str:
+        unknown = [key for key in _split(value) if key not in CATEGORY_KEYS]
+        if unknown:
+            raise ValueError(f"unknown {', '.join(unknown)}; choose from {', '.join(CATEGORY_KEYS)}")
+        return value
+
+    @field_validator("officer_ids")
+    @classmethod
+    def _numeric_ids(cls, value: str) -> str:
+        if not all(part.lstrip("-").isdigit() for part in _split(value)):
+            raise ValueError("must be Telegram user ids separated by commas, e.g. 11111,22222")
+        return value
+
+    @field_validator("draft_timeout_minutes", "delivery_retry_seconds", "delivery_max_retry_seconds")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be more than 0")
+        return value
+
+    @field_validator("staff_messages_per_minute")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 (no limit) or more")
         return value
 
     @field_validator("retention_days")
@@ -101,9 +149,30 @@ class Settings(BaseSettings):
         return base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file/bot"
 
     @property
+    def categories(self) -> tuple[str, ...]:
+        return tuple(_split(self.report_categories))
+
+    @property
+    def urgent(self) -> frozenset[str]:
+        return frozenset(_split(self.urgent_categories))
+
+    @property
+    def officers(self) -> frozenset[int]:
+        """Officers allowed to act on reports; empty means everyone in the staff chat."""
+        return frozenset(int(part) for part in _split(self.officer_ids))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
     def database_description(self) -> str:
         """The database URL without its password, safe to show in messages."""
         return make_url(self.database_url).render_as_string(hide_password=True)
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def async_database_url(raw: str) -> URL:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import User
@@ -14,6 +15,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.config import Settings
 from bot.crypto import Keys
 from bot.i18n import I18n
+from bot.reports import AttemptLimiter, Drafts
 from storage.unit_of_work import UnitOfWork
 
 SERVICES_KEY = "services"
@@ -30,6 +32,10 @@ class Services:
     keys: Keys
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    drafts: Drafts = field(default_factory=Drafts)
+    status_attempts: AttemptLimiter = field(default_factory=AttemptLimiter)
+    # Set after a commit that added to the outbox, so the delivery loop looks at once.
+    delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @contextmanager

@@ -20,9 +20,9 @@ CLEANABLE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/hei
 # A 48 MP phone photo fits; decoding costs ~3 bytes a pixel, times a few working copies.
 MAX_PIXELS = 50_000_000
 
+_DECODERS = ["JPEG", "PNG", "WEBP", "HEIF"]  # Image.open tries only these, never Pillow's other plugins
 # Decoded format -> format we write. HEIF becomes JPEG because officers' devices may not open HEIC.
 # MPO is how Pillow names a JPEG carrying extra pictures (depth or gain maps): we keep the first.
-_DECODERS = ["JPEG", "PNG", "WEBP", "HEIF"]  # Image.open tries only these, never Pillow's other plugins
 _OUTPUT = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "HEIF": "JPEG"}
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 _KEEP_MODES = {"JPEG": {"L", "RGB"}, "PNG": {"1", "L", "LA", "I", "I;16", "RGB", "RGBA"}, "WEBP": {"RGB", "RGBA"}}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -92,22 +93,27 @@ class OutboxRepository:
     def add(self, message: OutboxMessage) -> None:
         self._session.add(message)
 
-    async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+    async def due(self, now: datetime, limit: int, kinds: Sequence[str] | None = None) -> list[OutboxMessage]:
         """Undelivered messages whose time has come: urgent first, then in the order written."""
         query = (
             select(OutboxMessage)
-            .where(OutboxMessage.done_at.is_(None))
+            .where(*self._waiting(kinds))
             .where(or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now))
             .order_by(OutboxMessage.priority, OutboxMessage.id)
             .limit(limit)
         )
         return list(await self._session.scalars(query))
 
-    async def next_due_time(self) -> datetime | None:
+    async def next_due_time(self, kinds: Sequence[str] | None = None) -> datetime | None:
         """When the earliest postponed message becomes due."""
-        return await self._session.scalar(
-            select(func.min(OutboxMessage.not_before)).where(OutboxMessage.done_at.is_(None))
-        )
+        return await self._session.scalar(select(func.min(OutboxMessage.not_before)).where(*self._waiting(kinds)))
+
+    @staticmethod
+    def _waiting(kinds: Sequence[str] | None) -> list[ColumnElement[bool]]:
+        conditions = [OutboxMessage.done_at.is_(None)]
+        if kinds is not None:
+            conditions.append(OutboxMessage.kind.in_(kinds))
+        return conditions
 
     async def pending_summary(self) -> tuple[int, datetime | None, str | None]:
         """How many messages wait, since when, and the most recent error among them."""

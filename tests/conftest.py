@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.application import build_application, build_services, on_startup
+from bot.application import build_application, build_services, on_startup, on_stop
 from bot.config import Settings
 from bot.context import Services
 from bot.logs import PrivacyFilter
@@ -148,6 +148,7 @@ async def start_bot(tg: FakeTelegram, settings: Settings) -> AsyncIterator[Runni
     finally:
         await application.updater.stop()
         await application.stop()
+        await on_stop(application)
         await application.shutdown()
         await services.engine.dispose()
 

@@ -75,12 +75,27 @@ def test_jpeg_loses_gps_exif_xmp_comment_and_is_turned_upright() -> None:
         assert near(img.getpixel((40, 5)), RED) and near(img.getpixel((5, 5)), BLUE)
 
 
-def test_jpeg_icc_profile_is_applied_then_dropped() -> None:
-    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    out, _ = strip_metadata(encode(picture(), "JPEG", icc_profile=srgb), "image/jpeg")
+def linear_rgb_profile() -> bytes:
+    """sRGB's primaries with a linear tone curve (gamma 1.0): a profile whose pixels differ from sRGB."""
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    (count,) = struct.unpack_from(">I", icc, 128)
+    for i in range(count):
+        sig, offset, _ = struct.unpack_from(">4sII", icc, 132 + 12 * i)
+        if sig in (b"rTRC", b"gTRC", b"bTRC"):
+            # ICC parametric curve type 3: Y = (aX+b)^g if X >= d else cX; linear is g=a=c=1, b=d=0.
+            assert icc[offset : offset + 4] == b"para" and struct.unpack_from(">H", icc, offset + 8) == (3,)
+            struct.pack_into(">5i", icc, offset + 12, 1 << 16, 1 << 16, 0, 1 << 16, 0)
+    return bytes(icc)
+
+
+def test_icc_profile_is_applied_to_the_pixels_then_dropped() -> None:
+    grey = Image.new("RGB", (32, 32), (128, 128, 128))
+    out, _ = strip_metadata(encode(grey, "PNG", icc_profile=linear_rgb_profile()), "image/png")
+    assert b"iCCP" not in out and b"acsp" not in out  # acsp: the signature in every ICC header
     with Image.open(io.BytesIO(out)) as img:
         assert "icc_profile" not in img.info
-        assert near(img.getpixel((5, 5)), RED) and near(img.getpixel((90, 40)), BLUE)
+        # Linear 128/255 is sRGB ~188: the colours were converted, not just left untagged.
+        assert near(img.getpixel((5, 5)), (188, 188, 188), tolerance=3)
 
 
 def test_jpeg_with_extra_pictures_keeps_only_the_first() -> None:
@@ -180,20 +195,41 @@ def test_undecodable_input_raises_metadata_error(data: bytes) -> None:
         strip_metadata(data, "image/jpeg")
 
 
-def png_claiming(width: int, height: int) -> bytes:
-    """A PNG whose header (with a valid CRC) declares a huge canvas, followed by a tiny IDAT."""
+def png(width: int, height: int, *, pixels: bool) -> bytes:
+    """A greyscale PNG of that size: all black if `pixels`, else a header followed by a tiny IDAT."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    squeeze = zlib.compressobj(9)
+    row = b"\0" * (width + 1)  # filter byte + one byte a pixel
+    idat = b"".join(squeeze.compress(row) for _ in range(height if pixels else 1)) + squeeze.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
-@pytest.mark.parametrize("size", [(100_000, 100_000), (10_000, 5_001)], ids=["10-gigapixel", "just-over-limit"])
-def test_decompression_bomb_is_refused_quickly(size: tuple[int, int]) -> None:
-    assert size[0] * size[1] > MAX_PIXELS
+def test_png_helper_makes_a_valid_image() -> None:
+    out, _ = strip_metadata(png(300, 200, pixels=True), "image/png")
+    assert Image.open(io.BytesIO(out)).size == (300, 200)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [png(100_000, 100_000, pixels=False), png(10_000, 5_001, pixels=True)],
+    ids=["10-gigapixel-header", "valid-just-over-limit"],
+)
+def test_decompression_bomb_is_refused_quickly(data: bytes) -> None:
+    width, height = struct.unpack_from(">II", data, 16)
+    assert width * height > MAX_PIXELS
     started = time.monotonic()
-    with pytest.raises(MetadataError):
-        strip_metadata(png_claiming(*size), "image/png")
-    assert time.monotonic() - started < 1.0
+    with pytest.raises(MetadataError, match="too large|decompression bomb"):
+        strip_metadata(data, "image/png")
+    assert time.monotonic() - started < 0.5
+
+
+def test_transparent_heic_is_laid_on_white_for_jpeg() -> None:
+    pytest.importorskip("pillow_heif")
+    original = encode(Image.new("RGBA", (16, 16), (255, 0, 0, 0)), "HEIF", quality=90)
+    out, mime = strip_metadata(original, "image/heif")
+    with Image.open(io.BytesIO(out)) as img:
+        assert mime == "image/jpeg" and img.mode == "RGB" and near(img.getpixel((8, 8)), (255, 255, 255), 5)

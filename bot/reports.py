@@ -1,0 +1,153 @@
+"""Reports: drafts in memory, submission in one transaction, status changes that notify.
+
+Drafts are keyed by pseudonym and never written anywhere; a submitted report carries no identity.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.crypto import Keys, new_receipt_code
+from storage.models import Attachment, OutboxKind, OutboxMessage, Report, ReportStatus
+from storage.unit_of_work import UnitOfWork
+
+MAX_TEXT = 4000
+MAX_ATTACHMENTS = 5
+MAX_FILE_BYTES = 20 * 1024 * 1024  # what a bot may download from Telegram
+COARSE_DEGREES = 0.01  # about 1.1 km north-south; less east-west away from the equator
+OCCURRED_CHOICES = ("now", "today", "earlier")
+NOTIFY_ON = (ReportStatus.ACKNOWLEDGED, ReportStatus.CLOSED)
+
+
+@dataclass
+class DraftAttachment:
+    kind: str  # photo, document, video, voice
+    file_id: str
+    file_name: str | None = None
+    mime_type: str | None = None
+    cleaned_content: bytes | None = None  # set when metadata was removed
+
+    @property
+    def metadata_removed(self) -> bool:
+        return self.cleaned_content is not None
+
+
+@dataclass
+class Draft:
+    category: str | None = None
+    text: str = ""
+    attachments: list[DraftAttachment] = field(default_factory=list)
+    pending_voice: DraftAttachment | None = None
+    voice_warned: bool = False
+    place: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    location_exact: bool = False
+    occurred: str | None = None
+    editing: bool = False  # back to review after the step being edited
+    submitted_report_id: int | None = None  # waiting for the notify-me choice
+
+
+def coarsen(latitude: float, longitude: float) -> tuple[float, float]:
+    """Snap a point to a grid of about 1 km, so it names an area rather than a doorstep."""
+    return round(latitude / COARSE_DEGREES) * COARSE_DEGREES, round(longitude / COARSE_DEGREES) * COARSE_DEGREES
+
+
+async def submit(uow: UnitOfWork, draft: Draft, *, language: str, urgent: bool, keys: Keys) -> tuple[Report, str]:
+    """Write the report and its staff deliveries in one transaction; return it with its receipt code.
+
+    Only after this returns is the reporter told the report was received.
+    """
+    code = new_receipt_code()
+    report = await uow.reports.add(
+        Report(
+            category=draft.category,
+            urgent=urgent,
+            language=language,
+            body=draft.text,
+            place=draft.place,
+            latitude=draft.latitude,
+            longitude=draft.longitude,
+            location_exact=draft.location_exact,
+            occurred=draft.occurred,
+            status=ReportStatus.NEW,
+            receipt_hash=keys.receipt_hash(code),
+            received_at=datetime.now(UTC),
+            attachments=[
+                Attachment(
+                    kind=a.kind,
+                    file_id=a.file_id,
+                    file_name=a.file_name,
+                    mime_type=a.mime_type,
+                    cleaned_content=a.cleaned_content,
+                    metadata_removed=a.metadata_removed,
+                )
+                for a in draft.attachments
+            ],
+        )
+    )
+    priority = 0 if urgent else 1
+    uow.outbox.add(OutboxMessage(kind=OutboxKind.CARD, report_id=report.id, priority=priority, payload={}))
+    for attachment in report.attachments:
+        uow.outbox.add(
+            OutboxMessage(
+                kind=OutboxKind.ATTACHMENT, report_id=report.id, attachment_id=attachment.id,
+                priority=priority, payload={},
+            )
+        )  # fmt: skip
+    await uow.commit()
+    return report, code
+
+
+async def change_status(uow: UnitOfWork, report: Report, status: ReportStatus, officer_id: int, officer_name: str) -> None:
+    """Record who changed what, re-render the card, and tell an opted-in reporter."""
+    report.status = status
+    report.status_changed_at = datetime.now(UTC)
+    uow.audit.record(report.id, status, officer_id, officer_name)
+    uow.outbox.add(OutboxMessage(kind=OutboxKind.CARD_UPDATE, report_id=report.id, priority=1, payload={}))
+    if status in NOTIFY_ON and await uow.reporter_links.sealed_chat(report.id):
+        uow.outbox.add(
+            OutboxMessage(kind=OutboxKind.REPORTER_NOTICE, report_id=report.id, priority=1, payload={"status": status})
+        )
+    await uow.commit()
+
+
+class Drafts:
+    """Unfinished reports, in memory only, keyed by pseudonym."""
+
+    def __init__(self) -> None:
+        self._drafts: dict[str, Draft] = {}
+
+    def start(self, pseudonym: str) -> Draft:
+        self._drafts[pseudonym] = draft = Draft()
+        return draft
+
+    def get(self, pseudonym: str) -> Draft | None:
+        return self._drafts.get(pseudonym)
+
+    def discard(self, pseudonym: str) -> None:
+        self._drafts.pop(pseudonym, None)
+
+
+class AttemptLimiter:
+    """At most `limit` failed attempts per pseudonym in a sliding window, kept in memory."""
+
+    def __init__(self, limit: int = 5, window_seconds: float = 900) -> None:
+        self._limit, self._window = limit, window_seconds
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def blocked_for(self, pseudonym: str) -> float:
+        """Seconds until another attempt is allowed; 0 when allowed now."""
+        failures = self._failures[pseudonym]
+        now = time.monotonic()
+        while failures and failures[0] <= now - self._window:
+            failures.popleft()
+        if len(failures) < self._limit:
+            return 0
+        return failures[0] + self._window - now
+
+    def failed(self, pseudonym: str) -> None:
+        self._failures[pseudonym].append(time.monotonic())
