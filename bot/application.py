@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 from telegram import Bot, BotCommand, BotCommandScope, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.warnings import PTBUserWarning
 
 from bot.config import Settings
 from bot.context import SERVICES_KEY, BotContext, Services, services_of
@@ -15,7 +17,7 @@ from bot.delivery import DeliveryLoop
 from bot.i18n import I18n, active_locale
 from bot.menus import COMMUNITY_COMMANDS, STAFF_COMMANDS, bot_commands
 from bot.update_scope import UpdateScope
-from handlers import chats, errors, fallback, help, language, privacy, report, start
+from handlers import chats, errors, fallback, help, language, privacy, report, staff, start, status
 from storage.database import create_engine, session_factory, upgrade_to_head
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,11 @@ def build_application(services: Services) -> Application:
     )
     application.bot_data[SERVICES_KEY] = services
 
+    with warnings.catch_warnings():
+        # Conversations here mix buttons and messages and are tracked per chat and user, not per
+        # message, which is what PTB's warning is about.
+        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
+        conversations = [*report.handlers(settings.draft_timeout_minutes), *status.handlers()]
     # Order matters: gatekeeping first, then features, then the catch-all answers.
     application.add_handlers(chats.handlers(), group=-1)
     application.add_handlers(
@@ -58,7 +65,8 @@ def build_application(services: Services) -> Application:
             *language.handlers(),
             *privacy.handlers(),
             *help.handlers(settings.staff_chat_id),
-            *report.handlers(),
+            *conversations,
+            *staff.handlers(),
             *fallback.handlers(),
         ]
     )

@@ -10,11 +10,16 @@ from bot.i18n import N_, _
 COMMUNITY_COMMANDS = (
     ("start", N_("Welcome and main menu")),
     ("report", N_("Send an anonymous report")),
+    ("status", N_("Check a report with its receipt code")),
     ("privacy", N_("How your privacy is protected")),
     ("language", N_("Change the language")),
     ("help", N_("List of commands")),
 )
-STAFF_COMMANDS = (("help", N_("List of commands")),)
+STAFF_COMMANDS = (
+    ("queue", N_("Open reports, oldest first")),
+    ("show", N_("Show a report again: /show 12")),
+    ("help", N_("List of commands")),
+)
 
 
 def bot_commands(commands: tuple[tuple[str, str], ...]) -> list[BotCommand]:
@@ -26,6 +31,7 @@ def main_menu() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(_("Report"), callback_data="menu:report")],
+            [InlineKeyboardButton(_("Check a report"), callback_data="menu:status")],
             [
                 InlineKeyboardButton(_("Privacy"), callback_data="menu:privacy"),
                 InlineKeyboardButton(_("Language"), callback_data="menu:language"),

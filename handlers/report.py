@@ -1,27 +1,491 @@
-"""/report: anonymous reports. Until the report conversation lands, it says so plainly."""
+"""/report: an anonymous report, step by step, reviewed before it is sent.
+
+category → what happened (text, photos, videos, files, voice) → where (optional) → when
+(optional) → review → send. The draft lives in memory, keyed by pseudonym; only Send writes it,
+in one transaction with its staff deliveries, and only after that commit is the person told.
+"""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+import logging
+from enum import IntEnum, auto
 
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.cards import CardFields, render
+from bot.categories import CATEGORIES
 from bot.context import BotContext
-from bot.i18n import _
+from bot.i18n import N_, _, current_locale, ngettext
+from bot.media import CLEANABLE_TYPES, MetadataError, strip_metadata
+from bot.menus import main_menu
+from bot.reports import MAX_ATTACHMENTS, MAX_FILE_BYTES, MAX_TEXT, Draft, DraftAttachment, coarsen, submit
+from bot.update_scope import update_scope
+from handlers.privacy import privacy_text
+
+log = logging.getLogger(__name__)
+
+MAX_PLACE = 500
+MAX_TIME = 200
+_PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+_TEXT = _PRIVATE & filters.TEXT & ~filters.COMMAND
+
+# What each step expects, said after "I cannot use this here."
+HINT_NOTICE = N_("Please press Continue to start your report.")
+HINT_CATEGORY = N_("Please choose what your report is about with the buttons.")
+HINT_DESCRIBE = N_("Please write what happened, or send photos, videos or files.")
+HINT_PLACE = N_("Please write the place, share a location, or press Skip.")
+HINT_WHEN = N_("Please choose a time with the buttons, write it, or press Skip.")
+HINT_BUTTONS = N_("Please use the buttons above.")
 
 
-async def report(update: Update, context: BotContext) -> None:
-    """Explain that reporting opens soon, and where to turn meanwhile."""
+class Step(IntEnum):
+    NOTICE = auto()
+    CATEGORY = auto()
+    DESCRIBE = auto()
+    VOICE_WARNING = auto()
+    PLACE = auto()
+    PRECISION = auto()
+    WHEN = auto()
+    REVIEW = auto()
+    EDIT = auto()
+    NOTIFY = auto()
+
+
+def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows])
+
+
+def _cancel_row() -> list[tuple[str, str]]:
+    return [(_("Cancel"), "report:cancel")]
+
+
+def _draft(update: Update, context: BotContext) -> Draft:
+    pseudonym = context.pseudonym(update.effective_user)
+    return context.services.drafts.get(pseudonym) or context.services.drafts.start(pseudonym)
+
+
+async def _say(update: Update, text: str, markup: InlineKeyboardMarkup | None = None, *, html: bool = False) -> Message:
     if update.callback_query:
         await update.callback_query.answer()
+    parse_mode = ParseMode.HTML if html else None
+    return await update.effective_chat.send_message(text, reply_markup=markup, parse_mode=parse_mode)
+
+
+# --- entry and the privacy notice ---------------------------------------------------------
+
+async def begin(update: Update, context: BotContext) -> Step:
+    """Start a fresh draft; the first time, show the privacy notice."""
+    context.services.drafts.start(context.pseudonym(update.effective_user))
+    if await context.uow.preferences.notice_accepted(context.pseudonym(update.effective_user)):
+        return await ask_category(update, context)
+    text = "\n\n".join(
+        [
+            _("Before you start: you do not have to give your name, and we never ask about immigration status."),
+            _("Officers will see what you write and send, but not your name, phone number or Telegram account."),
+            _("If someone is in danger right now, call {number}.", number=context.settings.emergency_number),
+        ]
+    )
+    await _say(update, text, _buttons([(_("Continue"), "report:notice:ok"), (_("Read more"), "report:notice:more")], _cancel_row()))
+    return Step.NOTICE
+
+
+async def read_more(update: Update, context: BotContext) -> None:
+    await _say(update, privacy_text(context))
+
+
+async def accept_notice(update: Update, context: BotContext) -> Step:
+    await context.uow.preferences.accept_notice(context.pseudonym(update.effective_user))
+    await context.uow.commit()
+    return await ask_category(update, context)
+
+
+# --- category ---------------------------------------------------------------------------------
+
+async def ask_category(update: Update, context: BotContext) -> Step:
+    rows = [[(_(CATEGORIES[key]), f"report:cat:{key}")] for key in context.settings.categories]
+    await _say(update, _("What is your report about?"), _buttons(*rows, _cancel_row()))
+    return Step.CATEGORY
+
+
+async def choose_category(update: Update, context: BotContext) -> Step:
+    key = update.callback_query.data.removeprefix("report:cat:")
+    if key not in context.settings.categories:
+        await update.callback_query.answer(_("This button no longer works. Please send /start."), show_alert=True)
+        return Step.CATEGORY
+    _draft(update, context).category = key
+    return await _next_or_review(update, context, ask_describe)
+
+
+# --- what happened ------------------------------------------------------------------------------
+
+async def ask_describe(update: Update, context: BotContext) -> Step:
+    await _say(
+        update,
+        _("Please describe what happened, in any language. You can also send photos, videos or files (up to {count}).", count=MAX_ATTACHMENTS),
+        _buttons([(_("Next"), "report:next")], _cancel_row()),
+    )
+    return Step.DESCRIBE
+
+
+async def add_text(update: Update, context: BotContext) -> Step:
+    draft = _draft(update, context)
+    text = update.effective_message.text
+    combined = f"{draft.text}\n{text}" if draft.text else text
+    if len(combined) > MAX_TEXT:
+        await update.effective_message.reply_text(
+            _(
+                "This is too long. A report can have at most {limit} characters; with this message it "
+                "would have {count}. Nothing was cut: please send a shorter text.",
+                limit=MAX_TEXT,
+                count=len(combined),
+            )
+        )
+        return Step.DESCRIBE
+    draft.text = combined
+    await _added(update, _("Saved."))
+    return Step.DESCRIBE
+
+
+async def add_media(update: Update, context: BotContext) -> Step:
+    draft = _draft(update, context)
+    message = update.effective_message
+    if len(draft.attachments) >= MAX_ATTACHMENTS:
+        await message.reply_text(_("You can add at most {count} attachments.", count=MAX_ATTACHMENTS))
+        return Step.DESCRIBE
+    media = message.photo[-1] if message.photo else message.video or message.document or message.voice
+    if media.file_size and media.file_size > MAX_FILE_BYTES:
+        await message.reply_text(_("This file is larger than {size} MB. Please send a smaller one.", size=MAX_FILE_BYTES // 2**20))
+        return Step.DESCRIBE
+    if message.photo:
+        draft.attachments.append(DraftAttachment("photo", media.file_id))
+        note = _("Photo attached.")
+    elif message.video:
+        draft.attachments.append(DraftAttachment("video", media.file_id, mime_type=media.mime_type))
+        note = _("Video attached. Videos can contain hidden details, such as where they were made.")
+    elif message.voice:
+        return await add_voice(update, context, DraftAttachment("voice", media.file_id, mime_type=media.mime_type))
+    else:
+        attachment = DraftAttachment("document", media.file_id, file_name=media.file_name, mime_type=media.mime_type)
+        note = await _clean_document(context, attachment)
+        if note is None:
+            await message.reply_text(_("I could not open this picture. Please send it as a photo instead."))
+            return Step.DESCRIBE
+        draft.attachments.append(attachment)
+    await _added(update, note)
+    return Step.DESCRIBE
+
+
+async def _clean_document(context: BotContext, attachment: DraftAttachment) -> str | None:
+    """Remove metadata from an image sent as a file; None if the image cannot be read."""
+    if attachment.mime_type not in CLEANABLE_TYPES:
+        return _("File attached. Hidden details in this file (such as its author) are not removed.")
+    data = bytes(await (await context.bot.get_file(attachment.file_id)).download_as_bytearray())
+    try:
+        attachment.cleaned_content, attachment.mime_type = strip_metadata(data, attachment.mime_type)
+    except MetadataError:
+        return None
+    log.info("image_metadata_removed")
+    return _("Picture attached. We removed its hidden details, such as the place where it was taken.")
+
+
+async def add_voice(update: Update, context: BotContext, voice: DraftAttachment) -> Step:
+    draft = _draft(update, context)
+    if draft.voice_warned:
+        draft.attachments.append(voice)
+        await _added(update, _("Voice message attached."))
+        return Step.DESCRIBE
+    draft.pending_voice = voice
+    await update.effective_message.reply_text(
+        _("A voice can identify the person speaking. Do you still want to send this voice message?"),
+        reply_markup=_buttons([(_("Yes, send my voice"), "report:voice:yes"), (_("No, do not send it"), "report:voice:no")]),
+    )
+    return Step.VOICE_WARNING
+
+
+async def decide_voice(update: Update, context: BotContext) -> Step:
+    draft = _draft(update, context)
+    draft.voice_warned = True
+    if update.callback_query.data == "report:voice:yes" and draft.pending_voice:
+        draft.attachments.append(draft.pending_voice)
+        note = _("Voice message attached.")
+    else:
+        note = _("The voice message was not added.")
+    draft.pending_voice = None
+    await update.callback_query.answer()
+    await _added(update, note)
+    return Step.DESCRIBE
+
+
+async def _added(update: Update, note: str) -> None:
     await update.effective_chat.send_message(
-        _("Sending reports here is coming soon.")
-        + "\n\n"
-        + _("In an emergency call {number}.", number=context.settings.emergency_number)
+        note + "\n" + _("Send more, or press Next."), reply_markup=_buttons([(_("Next"), "report:next")], _cancel_row())
     )
 
 
-def handlers() -> list[BaseHandler]:
-    return [
-        CommandHandler("report", report, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(report, pattern=r"^menu:report$"),
-    ]
+async def finish_describe(update: Update, context: BotContext) -> Step:
+    if not _draft(update, context).text:
+        await update.callback_query.answer(_("Please first write what happened."), show_alert=True)
+        return Step.DESCRIBE
+    return await _next_or_review(update, context, ask_place)
+
+
+# --- where and when (both optional) ---------------------------------------------------------
+
+async def ask_place(update: Update, context: BotContext) -> Step:
+    await _say(
+        update,
+        _("Where did it happen? Write a place or an address, or share a location with the 📎 button. You can also skip this."),
+        _buttons([(_("Skip"), "report:skip")], _cancel_row()),
+    )
+    return Step.PLACE
+
+
+async def place_text(update: Update, context: BotContext) -> Step:
+    text = update.effective_message.text
+    if len(text) > MAX_PLACE:
+        await update.effective_message.reply_text(_("Please describe the place in at most {limit} characters.", limit=MAX_PLACE))
+        return Step.PLACE
+    _draft(update, context).place = text
+    return await _next_or_review(update, context, ask_when)
+
+
+async def place_location(update: Update, context: BotContext) -> Step:
+    draft = _draft(update, context)
+    location = update.effective_message.location
+    draft.latitude, draft.longitude = location.latitude, location.longitude
+    await update.effective_message.reply_text(
+        _("To protect you, we send officers only the area (about 1 km), not the exact point. Do you want to send the exact point instead?"),
+        reply_markup=_buttons([(_("Send the area (recommended)"), "report:loc:area")], [(_("Send the exact point"), "report:loc:exact")]),
+    )
+    return Step.PRECISION
+
+
+async def choose_precision(update: Update, context: BotContext) -> Step:
+    draft = _draft(update, context)
+    draft.location_exact = update.callback_query.data == "report:loc:exact"
+    if not draft.location_exact:
+        draft.latitude, draft.longitude = coarsen(draft.latitude, draft.longitude)
+    return await _next_or_review(update, context, ask_when)
+
+
+async def skip_place(update: Update, context: BotContext) -> Step:
+    return await _next_or_review(update, context, ask_when)
+
+
+async def ask_when(update: Update, context: BotContext) -> Step:
+    await _say(
+        update,
+        _("When did it happen? Choose below or write it. You can also skip this."),
+        _buttons(
+            [(_("Happening now"), "report:when:now"), (_("Earlier today"), "report:when:today")],
+            [(_("Before today"), "report:when:earlier"), (_("Skip"), "report:skip")],
+            _cancel_row(),
+        ),
+    )
+    return Step.WHEN
+
+
+async def when_chosen(update: Update, context: BotContext) -> Step:
+    _draft(update, context).occurred = update.callback_query.data.removeprefix("report:when:")
+    return await review(update, context)
+
+
+async def when_text(update: Update, context: BotContext) -> Step:
+    text = update.effective_message.text
+    if len(text) > MAX_TIME:
+        await update.effective_message.reply_text(_("Please describe the time in at most {limit} characters.", limit=MAX_TIME))
+        return Step.WHEN
+    _draft(update, context).occurred = text
+    return await review(update, context)
+
+
+# --- review, edit, send ---------------------------------------------------------------------
+
+async def review(update: Update, context: BotContext) -> Step:
+    """Show exactly what officers will receive, with Send, Edit and Cancel."""
+    draft = _draft(update, context)
+    draft.editing = False
+    preview = render(CardFields.of_draft(draft), context.settings.zone)
+    text = _("Please check your report. Officers will receive this:") + "\n\n" + preview
+    await _say(
+        update, text,
+        _buttons([(_("Send"), "report:send")], [(_("Edit a part"), "report:edit")], _cancel_row()), html=True,
+    )  # fmt: skip
+    return Step.REVIEW
+
+
+async def choose_edit(update: Update, context: BotContext) -> Step:
+    await _say(
+        update,
+        _("What do you want to change?"),
+        _buttons(
+            [(_("Category"), "report:edit:category"), (_("What happened"), "report:edit:describe")],
+            [(_("Place"), "report:edit:place"), (_("Time"), "report:edit:when")],
+        ),
+    )
+    return Step.EDIT
+
+
+async def edit_part(update: Update, context: BotContext) -> Step:
+    draft = _draft(update, context)
+    draft.editing = True
+    part = update.callback_query.data.removeprefix("report:edit:")
+    if part == "place":
+        draft.place = draft.latitude = draft.longitude = None
+    if part == "describe":
+        draft.text = ""
+    ask = {"category": ask_category, "describe": ask_describe, "place": ask_place, "when": ask_when}[part]
+    return await ask(update, context)
+
+
+async def _next_or_review(update: Update, context: BotContext, ask_next) -> Step:  # noqa: ANN001
+    return await (review if _draft(update, context).editing else ask_next)(update, context)
+
+
+async def send(update: Update, context: BotContext) -> Step:
+    """Commit the report, and only then say it was received."""
+    draft = _draft(update, context)
+    report, code = await submit(
+        context.uow, draft, language=current_locale(), urgent=draft.category in context.settings.urgent,
+        keys=context.services.keys,
+    )  # fmt: skip
+    context.services.delivery_wakeup.set()
+    draft.submitted_report_id = report.id
+    log.info("report_submitted report=%s", report.id)
+    text = "\n\n".join(
+        [
+            _("Thank you. Your report #{number} was received.", number=str(report.id)),
+            _("Your receipt code: {code}", code=code),
+            _(
+                "Keep this code private. To see what officers did, send /status {code} at any time.",
+                code=code,
+            ),
+        ]
+    )
+    await _say(
+        update, text,
+        _buttons([(_("Notify me here when officers respond"), "report:notify:yes")], [(_("I will check myself"), "report:notify:no")]),
+    )  # fmt: skip
+    return Step.NOTIFY
+
+
+async def choose_notify(update: Update, context: BotContext) -> int:
+    pseudonym = context.pseudonym(update.effective_user)
+    draft = context.services.drafts.get(pseudonym)
+    if update.callback_query.data == "report:notify:yes" and draft and draft.submitted_report_id:
+        sealed = context.services.keys.seal_chat(update.effective_chat.id, draft.submitted_report_id)
+        await context.uow.reporter_links.add(draft.submitted_report_id, sealed)
+        await context.uow.commit()
+        text = _("We will write to you here when officers respond. You can stop this at any time with /forget and your code.")
+    else:
+        text = _("We will not write to you. Send /status and your code to check your report.")
+    context.services.drafts.discard(pseudonym)
+    await _say(update, text, main_menu())
+    return ConversationHandler.END
+
+
+# --- leaving ------------------------------------------------------------------------------------
+
+async def cancel(update: Update, context: BotContext) -> int:
+    pseudonym = context.pseudonym(update.effective_user)
+    draft = context.services.drafts.get(pseudonym)
+    context.services.drafts.discard(pseudonym)
+    if draft and draft.submitted_report_id:  # already sent: cancelling only skips notifications
+        text = _("We will not write to you. Send /status and your code to check your report.")
+    else:
+        text = _("The report was cancelled. Nothing was sent.")
+    await _say(update, text, main_menu())
+    return ConversationHandler.END
+
+
+async def expire(update: Update, context: BotContext) -> None:
+    """A draft untouched for too long is deleted, and the person is told."""
+    # PTB runs the timeout from its job queue, outside the update's scope: enter one.
+    async with update_scope(context.services, update):
+        await _expire(update, context)
+
+
+async def _expire(update: Update, context: BotContext) -> None:
+    pseudonym = context.pseudonym(update.effective_user)
+    draft = context.services.drafts.get(pseudonym)
+    context.services.drafts.discard(pseudonym)
+    if draft and not draft.submitted_report_id:
+        minutes = round(context.settings.draft_timeout_minutes)
+        await update.effective_chat.send_message(
+            ngettext(
+                "Your unfinished report was deleted after {n} minute without activity. Nothing was sent.",
+                "Your unfinished report was deleted after {n} minutes without activity. Nothing was sent.",
+                minutes,
+            ),
+            reply_markup=main_menu(),
+        )
+
+
+def _explain(hint: str):  # noqa: ANN202
+    """Anything a step cannot use gets a short explanation of what it expects."""
+
+    async def explain(update: Update, context: BotContext) -> None:
+        if update.effective_message.contact:
+            log.info("contact_refused")
+            await update.effective_message.reply_text(
+                _("For your safety, I do not accept contacts, and I did not save this phone number. You never need to share a phone number here.")
+            )
+            return
+        await update.effective_message.reply_text(_("I cannot use this here.") + " " + _(hint))
+
+    return explain
+
+
+def handlers(draft_timeout_minutes: float) -> list[BaseHandler]:
+    button = lambda callback, pattern: CallbackQueryHandler(callback, pattern=f"^report:{pattern}$")  # noqa: E731
+    media = _PRIVATE & (filters.PHOTO | filters.VIDEO | filters.Document.ALL | filters.VOICE)
+    other = _PRIVATE & ~filters.COMMAND
+    conversation = ConversationHandler(
+        entry_points=[
+            CommandHandler("report", begin, filters=filters.ChatType.PRIVATE),
+            CallbackQueryHandler(begin, pattern=r"^menu:report$"),
+        ],
+        states={
+            Step.NOTICE: [button(accept_notice, "notice:ok"), button(read_more, "notice:more"), MessageHandler(other, _explain(HINT_NOTICE))],
+            Step.CATEGORY: [button(choose_category, r"cat:\w+"), MessageHandler(other, _explain(HINT_CATEGORY))],
+            Step.DESCRIBE: [
+                MessageHandler(_TEXT, add_text),
+                MessageHandler(media, add_media),
+                button(finish_describe, "next"),
+                MessageHandler(other, _explain(HINT_DESCRIBE)),
+            ],
+            Step.VOICE_WARNING: [button(decide_voice, "voice:(yes|no)"), MessageHandler(other, _explain(HINT_BUTTONS))],
+            Step.PLACE: [
+                MessageHandler(_TEXT, place_text),
+                MessageHandler(_PRIVATE & filters.LOCATION, place_location),
+                button(skip_place, "skip"),
+                MessageHandler(other, _explain(HINT_PLACE)),
+            ],
+            Step.PRECISION: [button(choose_precision, "loc:(area|exact)"), MessageHandler(other, _explain(HINT_BUTTONS))],
+            Step.WHEN: [
+                button(when_chosen, "when:(now|today|earlier)"),
+                button(review, "skip"),
+                MessageHandler(_TEXT, when_text),
+                MessageHandler(other, _explain(HINT_WHEN)),
+            ],
+            Step.REVIEW: [button(send, "send"), button(choose_edit, "edit"), MessageHandler(other, _explain(HINT_BUTTONS))],
+            Step.EDIT: [button(edit_part, "edit:(category|describe|place|when)"), MessageHandler(other, _explain(HINT_BUTTONS))],
+            Step.NOTIFY: [button(choose_notify, "notify:(yes|no)"), MessageHandler(other, _explain(HINT_BUTTONS))],
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, expire)],
+        },
+        fallbacks=[CommandHandler("cancel", cancel), button(cancel, "cancel")],
+        allow_reentry=True,
+        conversation_timeout=draft_timeout_minutes * 60,
+        name="report",
+    )
+    return [conversation]

@@ -85,6 +85,12 @@ class ReporterLinkRepository:
         link = await self._session.get(ReporterLink, report_id)
         return link.sealed_chat if link else None
 
+    async def delete(self, report_id: int) -> bool:
+        link = await self._session.get(ReporterLink, report_id)
+        if link is not None:
+            await self._session.delete(link)
+        return link is not None
+
 
 class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:

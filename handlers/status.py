@@ -1,0 +1,127 @@
+"""/status CODE shows a report's progress; /forget CODE deletes the way we could reach the reporter.
+
+A wrong code and an unknown code get the same answer, and repeated wrong codes are slowed down
+per pseudonym, so codes cannot be guessed through the bot.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from babel.dates import format_date
+from telegram import Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.context import BotContext
+from bot.i18n import N_, _, current_locale, ngettext
+from bot.menus import main_menu
+from storage.models import Report, ReportStatus
+
+log = logging.getLogger(__name__)
+
+AWAITING_CODE = 1
+
+STATUS_TEXT = {
+    ReportStatus.NEW: N_("Officers have not opened it yet."),
+    ReportStatus.ACKNOWLEDGED: N_("Officers have read it and are looking at it."),
+    ReportStatus.CLOSED: N_("Officers have closed it."),
+}
+
+
+async def _report_for(update: Update, context: BotContext, code: str) -> Report | None:
+    """The report with this code, or None after telling the person why not."""
+    pseudonym = context.pseudonym(update.effective_user)
+    wait = context.services.status_attempts.blocked_for(pseudonym)
+    if wait:
+        minutes = math.ceil(wait / 60)
+        await update.effective_chat.send_message(
+            ngettext(
+                "Too many wrong codes. Please wait {n} minute and try again.",
+                "Too many wrong codes. Please wait {n} minutes and try again.",
+                minutes,
+            )
+        )
+        return None
+    receipt_hash = context.services.keys.receipt_hash(code)
+    report = await context.uow.reports.by_receipt(receipt_hash) if receipt_hash else None
+    if report is None:
+        context.services.status_attempts.failed(pseudonym)
+        log.info("status_code_not_found")
+        await update.effective_chat.send_message(_("No report matches this code. Please check it and try again."))
+    return report
+
+
+async def show_status(update: Update, context: BotContext, code: str) -> None:
+    report = await _report_for(update, context, code)
+    if report is None:
+        return
+    sent = format_date(report.received_at, "long", locale=current_locale())
+    # Spam is shown as closed: the reporter learns nothing from how officers sorted it.
+    status = STATUS_TEXT.get(report.status, STATUS_TEXT[ReportStatus.CLOSED])
+    await update.effective_chat.send_message(
+        _("Report #{number}, sent on {date}.", number=str(report.id), date=sent) + "\n" + _(status),
+        reply_markup=main_menu(),
+    )
+
+
+async def status(update: Update, context: BotContext) -> int:
+    """/status CODE answers at once; /status or the menu button asks for the code."""
+    if context.args:
+        await show_status(update, context, " ".join(context.args))
+        return ConversationHandler.END
+    if update.callback_query:
+        await update.callback_query.answer()
+    await update.effective_chat.send_message(_("Please send your receipt code. It looks like this: 7KQM-2XRD-9FTB-H4PN."))
+    return AWAITING_CODE
+
+
+async def code_sent(update: Update, context: BotContext) -> int:
+    await show_status(update, context, update.effective_message.text)
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    await update.effective_message.reply_text(_("Cancelled."), reply_markup=main_menu())
+    return ConversationHandler.END
+
+
+async def forget(update: Update, context: BotContext) -> None:
+    """Delete the reporter link of one report; officers' messages then wait for /status."""
+    if not context.args:
+        await update.effective_message.reply_text(_("Send /forget and your receipt code, for example: /forget 7KQM-2XRD-9FTB-H4PN"))
+        return
+    report = await _report_for(update, context, " ".join(context.args))
+    if report is None:
+        return
+    await context.uow.reporter_links.delete(report.id)
+    await context.uow.commit()
+    log.info("reporter_link_forgotten report=%s", report.id)
+    await update.effective_message.reply_text(
+        _("Done. We can no longer write to you about this report. You can still check it with /status.")
+    )
+
+
+def handlers() -> list[BaseHandler]:
+    private = filters.ChatType.PRIVATE
+    return [
+        ConversationHandler(
+            entry_points=[
+                CommandHandler("status", status, filters=private),
+                CallbackQueryHandler(status, pattern=r"^menu:status$"),
+            ],
+            states={AWAITING_CODE: [MessageHandler(private & filters.TEXT & ~filters.COMMAND, code_sent)]},
+            fallbacks=[CommandHandler("cancel", cancel)],
+            allow_reentry=True,
+            conversation_timeout=600,
+            name="status",
+        ),
+        CommandHandler("forget", forget, filters=private),
+    ]
