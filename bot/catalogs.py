@@ -10,7 +10,9 @@ from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
 
-from bot.i18n import DOMAIN, LOCALES_DIR
+from babel.messages.pofile import read_po, write_po
+
+from bot.i18n import DOMAIN, LOCALES_DIR, available_locales
 
 PROJECT_ROOT = LOCALES_DIR.parent
 TEMPLATE = LOCALES_DIR / f"{DOMAIN}.pot"
@@ -25,12 +27,19 @@ def extract(output: Path = TEMPLATE) -> None:
 
 
 def update() -> None:
-    """Refresh the template, then merge it into every catalog without fuzzy guesses."""
+    """Refresh the template, then merge it into every catalog: new messages arrive empty (never a
+    fuzzy guess), messages gone from the code are dropped."""
     extract()
-    _pybabel(
-        "update", "--input-file", str(TEMPLATE), "--output-dir", str(LOCALES_DIR),
-        "--domain", DOMAIN, "--no-location", "--no-fuzzy-matching", "--ignore-obsolete",
-    )
+    with TEMPLATE.open("rb") as template_file:
+        template = read_po(template_file)
+    for locale in available_locales():
+        path = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+        with path.open("rb") as po_file:
+            catalog = read_po(po_file)
+        catalog.update(template, no_fuzzy_matching=True)
+        catalog.obsolete.clear()
+        with path.open("wb") as po_file:
+            write_po(po_file, catalog, no_location=True, sort_output=True, width=100)
 
 
 def _pybabel(*args: str) -> None:

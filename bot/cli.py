@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -88,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     update.set_defaults(command=catalogs_update_command)
 
+    status = commands.add_parser("status", help="what waits for delivery, and whether Telegram refuses it")
+    status.set_defaults(command=status_command)
+
     run = commands.add_parser("run", help="start the bot (long polling); Ctrl-C stops it")
     run.set_defaults(command=run_command)
     return parser
@@ -140,6 +144,23 @@ def catalogs_update_command(args: argparse.Namespace) -> int:
 
     update()
     print("Updated locales/messages.pot and every catalog; translate the empty entries.")
+    return 0
+
+
+def status_command(args: argparse.Namespace) -> int:
+    """Exit 0 when deliveries flow, 1 when the staff chat refuses the bot (an alert to act on)."""
+    settings = _settings(args.env_file)
+    count, oldest, last_error = asyncio.run(_pending(settings))
+    if not count:
+        print("Nothing is waiting: every report has reached the staff chat.")
+        return 0
+    print(f"Waiting for delivery: {count} message(s), the oldest since {oldest:%Y-%m-%d %H:%M} UTC.")
+    if last_error == "Forbidden":
+        print("ALERT: Telegram refuses to let the bot post to STAFF_CHAT_ID (Forbidden). Add the bot back to "
+              "the staff chat as an admin; everything stays queued and is sent once it can be.")
+        return EXIT_UNAVAILABLE
+    if last_error:
+        print(f"Last delivery error: {last_error}; the bot keeps retrying.")
     return 0
 
 
@@ -198,6 +219,20 @@ async def _upgrade(settings: Settings) -> None:
     engine = create_engine(settings.database_url)
     try:
         await upgrade_to_head(engine)
+    except (SQLAlchemyError, OSError) as exc:
+        raise _database_failure(settings, exc) from None
+    finally:
+        await engine.dispose()
+
+
+async def _pending(settings: Settings) -> tuple[int, datetime | None, str | None]:
+    from storage.database import create_engine, session_factory
+    from storage.unit_of_work import UnitOfWork
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with UnitOfWork(session_factory(engine)) as uow:
+            return await uow.outbox.pending_summary()
     except (SQLAlchemyError, OSError) as exc:
         raise _database_failure(settings, exc) from None
     finally:

@@ -36,15 +36,16 @@ STAFF_KINDS = (OutboxKind.CARD, OutboxKind.ATTACHMENT, OutboxKind.CARD_UPDATE)
 class Pace:
     """At most `per_minute` sends, spread evenly (0 = no limit)."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, clock=time.monotonic, sleep=asyncio.sleep) -> None:  # noqa: ANN001
         self._interval = 60.0 / per_minute if per_minute else 0.0
+        self._clock, self._sleep = clock, sleep
         self._next = 0.0
 
     async def wait(self) -> None:
-        delay = self._next - time.monotonic()
+        delay = self._next - self._clock()
         if delay > 0:
-            await asyncio.sleep(delay)
-        self._next = max(self._next, time.monotonic()) + self._interval
+            await self._sleep(delay)
+        self._next = max(self._next, self._clock()) + self._interval
 
 
 class DeliveryLoop:

@@ -92,7 +92,7 @@ def _fill(active: ActiveLocale, text: str, values: Mapping[str, object]) -> str:
 
 def placeholders(text: str) -> Counter[str]:
     """The `{name}` fields of a format string, counted."""
-    return Counter(field for _, field, _, _ in string.Formatter().parse(text) if field is not None)
+    return Counter(parsed[1] for parsed in string.Formatter().parse(text) if parsed[1] is not None)
 
 
 def available_locales(locales_dir: Path = LOCALES_DIR) -> tuple[str, ...]:

@@ -420,7 +420,7 @@ async def _expire(update: Update, context: BotContext) -> None:
     draft = context.services.drafts.get(pseudonym)
     context.services.drafts.discard(pseudonym)
     if draft and not draft.submitted_report_id:
-        minutes = round(context.settings.draft_timeout_minutes)
+        minutes = max(1, round(context.settings.draft_timeout_minutes))
         await update.effective_chat.send_message(
             ngettext(
                 "Your unfinished report was deleted after {n} minute without activity. Nothing was sent.",

@@ -51,7 +51,7 @@ async def act(update: Update, context: BotContext) -> None:
     if not is_officer(update, context):
         await _refuse(update, "button")
         return
-    _, action, number = query.data.split(":")
+    action, number = query.data.split(":")[1:]
     report = await context.uow.reports.get(int(number))
     if report is None:
         await query.answer(_("Report #{number} does not exist.", number=number), show_alert=True)

@@ -110,6 +110,11 @@ def make_settings(tg: FakeTelegram, database_url: str) -> Callable[..., Settings
             "secret_key": SECRET_KEY,
             "agency_name": "Springfield Police Department",
             "emergency_number": "911",
+            "time_zone": "America/Chicago",
+            # Fast, unpaced delivery in tests; pacing and back-off have their own tests.
+            "staff_messages_per_minute": 0,
+            "delivery_retry_seconds": 0.05,
+            "delivery_max_retry_seconds": 0.3,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

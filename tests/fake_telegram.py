@@ -210,7 +210,7 @@ class FakeTelegram:
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         self._settings: dict[tuple[str, str], Any] = {}
         self._webhook_url = ""
-        self._failures: dict[str, deque[ApiError]] = {}
+        self._failures: dict[str, deque[tuple[ApiError, int | None]]] = {}
         self._handlers: dict[str, _Handler] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
@@ -424,8 +424,10 @@ class FakeTelegram:
         description: str | None = None,
         retry_after: int | None = None,
         times: int = 1,
+        chat_id: int | None = None,
     ) -> None:
-        """Answer the next ``times`` calls to ``method`` with an error (a 429 has retry_after)."""
+        """Answer the next ``times`` calls to ``method`` (to ``chat_id`` only, if given) with an
+        error; a 429 has retry_after. Failures queue up and are used in order."""
         if status == 429 and retry_after is None:
             retry_after = 1
         if description is None and status == 429:
@@ -434,7 +436,11 @@ class FakeTelegram:
             fallback = "Internal Server Error" if status >= 500 else "Error"
             description = _DEFAULT_ERRORS.get(status, fallback)
         queue = self._failures.setdefault(self._canonical.get(method.lower(), method), deque())
-        queue.extend(ApiError(status, description, retry_after) for _ in range(times))
+        queue.extend((ApiError(status, description, retry_after), chat_id) for _ in range(times))
+
+    def clear_failures(self) -> None:
+        """Forget every failure queued by `fail_next` that has not been used."""
+        self._failures.clear()
 
     # ----------------------------------------------------------------- HTTP layer
     async def _handle_api(self, request: web.Request) -> web.Response:
@@ -448,8 +454,9 @@ class FakeTelegram:
             self._changed.notify()
         call = Call(method, params, {name: upload.data for name, upload in uploads.items()})
         try:
-            if self._failures.get(method):
-                raise self._failures[method].popleft()
+            failures = self._failures.get(method)
+            if failures and failures[0][1] in (None, params.get("chat_id")):
+                raise failures.popleft()[0]
             handler = self._handlers.get(method, lambda params, uploads: True)
             call.result = handler(params, uploads)
             if asyncio.iscoroutine(call.result):

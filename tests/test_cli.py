@@ -21,6 +21,7 @@ import pytest
 
 from bot.cli import main
 from tests.fake_telegram import FakeTelegram, FakeUser
+from tests.reporting import Reporter, card_of
 
 T = TypeVar("T")
 
@@ -511,3 +512,24 @@ def test_check_config_reports_a_bad_locale_together_with_other_problems(
     assert [line.split(":", 2)[1].strip() for line in lines] == ["STAFF_CHAT_ID", "DEFAULT_LOCALE"]
 
 
+
+
+async def test_a_new_process_delivers_what_a_stopped_one_left_queued(tg: FakeTelegram, start_run) -> None:
+    fast = {"DELIVERY_RETRY_SECONDS": "0.05", "DELIVERY_MAX_RETRY_SECONDS": "0.3", "STAFF_MESSAGES_PER_MINUTE": "0"}
+    tg.fail_next("sendMessage", status=403, times=10_000, chat_id=STAFF_CHAT_ID)  # the bot was removed
+    first: BotProcess = await start_run(**fast)
+    await first.until(tg.wait_for_request("getUpdates", timeout=PROCESS_TIMEOUT), "polling started")
+    await first.until(Reporter(tg, FakeUser(id=7500001, language_code="en")).file("Queued text"), "filing")
+    await first.until(tg.wait_for("sendMessage", lambda c: c.failed == 403, timeout=PROCESS_TIMEOUT), "a refusal")
+    first.process.send_signal(signal.SIGTERM)
+    assert await first.exit_code() == 0
+
+    tg.clear_failures()  # the bot is back in the staff chat
+    second: BotProcess = await start_run(**fast)
+    card = await second.until(card_of(tg, 1), "the queued card")
+    assert "Queued text" in card.params["text"]
+    await second.until(tg.wait_until_drained(), "idle")
+    delivered = [c for c in tg.calls_to("sendMessage") if c.params["chat_id"] == STAFF_CHAT_ID and not c.failed]
+    assert len(delivered) == 1
+    second.process.send_signal(signal.SIGTERM)
+    assert await second.exit_code() == 0
