@@ -101,7 +101,8 @@ def render(card: CardFields, zone: ZoneInfo) -> str:
             # NOTE: {status} is e.g. "Acknowledged"; {officer} the officer's name.
             status = _("{status} by {officer}", status=status, officer=html.escape(card.changed_by))
         lines.append(_("Status: {status}", status=status))
-    lines += ["", f"<b>{_('What happened:')}</b>", f"{FSI}{neutralise(card.body)}{PDI}"]
+    what_happened = _("What happened:")
+    lines += ["", f"<b>{what_happened}</b>", f"{FSI}{neutralise(card.body)}{PDI}"]
     if card.place:
         lines += ["", _("Place: {place}", place=f"{FSI}{neutralise(card.place)}{PDI}")]
     if card.latitude is not None and card.longitude is not None:

@@ -184,10 +184,14 @@ class DeliveryLoop:
         if attachment.cleaned_content is not None:
             file = InputFile(attachment.cleaned_content, filename=attachment.file_name or f"report-{report.id}.jpg")
             return await self._bot.send_document(document=file, **common)
-        send = {
-            "photo": self._bot.send_photo, "video": self._bot.send_video, "voice": self._bot.send_voice,
-        }.get(attachment.kind, self._bot.send_document)  # fmt: skip
-        return await send(attachment.file_id, **common)
+        # Re-sent by Telegram's file id: a new message from the bot, never a forward.
+        if attachment.kind == "photo":
+            return await self._bot.send_photo(photo=attachment.file_id, **common)
+        if attachment.kind == "video":
+            return await self._bot.send_video(video=attachment.file_id, **common)
+        if attachment.kind == "voice":
+            return await self._bot.send_voice(voice=attachment.file_id, **common)
+        return await self._bot.send_document(document=attachment.file_id, **common)
 
     async def _notify_reporter(self, uow: UnitOfWork, report: Report, status: str) -> None:
         sealed = await uow.reporter_links.sealed_chat(report.id)
