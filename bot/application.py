@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from datetime import timedelta
 
 from telegram import Bot, BotCommand, BotCommandScope, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from telegram.error import TelegramError
@@ -17,9 +18,11 @@ from bot.crypto import Keys
 from bot.delivery import DeliveryLoop
 from bot.i18n import I18n, active_locale
 from bot.menus import COMMUNITY_COMMANDS, STAFF_COMMANDS, bot_commands
+from bot.reports import purge_expired
 from bot.update_scope import UpdateScope
 from handlers import chats, errors, fallback, help, language, privacy, report, staff, start, status
 from storage.database import create_engine, session_factory, upgrade_to_head
+from storage.unit_of_work import UnitOfWork
 
 # Opt in now to durations as timedelta, PTB's next major default; bot.delivery reads them so.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -27,6 +30,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 log = logging.getLogger(__name__)
 
 DELIVERY_KEY = "delivery"
+PURGE_EVERY = timedelta(hours=1)
 
 
 def build_services(settings: Settings) -> Services:
@@ -84,7 +88,16 @@ async def on_startup(application: Application) -> None:
     await set_command_menus(application)
     delivery = application.bot_data[DELIVERY_KEY] = DeliveryLoop(application.bot, services)
     delivery.start()
+    application.job_queue.run_repeating(purge_old_reports, interval=PURGE_EVERY, first=0, name="retention")
     log.info("ready")
+
+
+async def purge_old_reports(context: BotContext) -> None:
+    services = context.services
+    async with UnitOfWork(services.sessions) as uow:
+        deleted = await purge_expired(uow, services.settings.retention_days)
+    if deleted:
+        log.info("reports_purged count=%s", deleted)
 
 
 async def on_stop(application: Application) -> None:

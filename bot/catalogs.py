@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
-
 from babel.messages.pofile import read_po, write_po
 
 from bot.i18n import DOMAIN, LOCALES_DIR, available_locales

@@ -11,8 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.i18n import available_locales
 from bot.categories import CATEGORY_KEYS
+from bot.i18n import available_locales
 
 TOKEN_PATTERN = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,}$")
 MIN_SECRET_LENGTH = 32

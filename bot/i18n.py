@@ -42,9 +42,8 @@ class ActiveLocale:
     right_to_left: bool = False
 
 
-_active: ContextVar[ActiveLocale] = ContextVar(
-    "active_locale", default=ActiveLocale("en", NullTranslations())
-)
+# The default is frozen and never mutated: outside an update, the source strings (English).
+_active: ContextVar[ActiveLocale] = ContextVar("active_locale", default=ActiveLocale("en", NullTranslations()))  # noqa: B039
 
 
 def N_(message: str) -> str:

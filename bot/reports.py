@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.crypto import Keys, new_receipt_code
 from storage.models import Attachment, OutboxKind, OutboxMessage, Report, ReportStatus
@@ -113,6 +113,13 @@ async def change_status(uow: UnitOfWork, report: Report, status: ReportStatus, o
             OutboxMessage(kind=OutboxKind.REPORTER_NOTICE, report_id=report.id, priority=1, payload={"status": status})
         )
     await uow.commit()
+
+
+async def purge_expired(uow: UnitOfWork, retention_days: int) -> int:
+    """Delete every report older than RETENTION_DAYS, as /privacy promises."""
+    deleted = await uow.reports.delete_received_before(datetime.now(UTC) - timedelta(days=retention_days))
+    await uow.commit()
+    return deleted
 
 
 class Drafts:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -69,6 +69,11 @@ class ReportRepository:
             select(Report).where(Report.status.in_(OPEN_STATUSES)).order_by(Report.id).offset(offset).limit(limit)
         )
         return list(await self._session.scalars(query))
+
+    async def delete_received_before(self, cutoff: datetime) -> int:
+        """Delete old reports; their attachments, links, deliveries and audit go with them."""
+        result = await self._session.execute(delete(Report).where(Report.received_at < cutoff))
+        return result.rowcount
 
     async def count_open(self) -> int:
         return await self._session.scalar(select(func.count()).where(Report.status.in_(OPEN_STATUSES))) or 0

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
+from telegram.ext import Application
 
 from bot.application import build_application, build_services, on_startup, on_stop
 from bot.config import Settings
@@ -126,6 +127,7 @@ def make_settings(tg: FakeTelegram, database_url: str) -> Callable[..., Settings
 class RunningBot:
     tg: FakeTelegram
     services: Services
+    application: Application
 
     async def say(self, user: FakeUser, text: str, *, chat: dict | None = None) -> Call:
         """Send a message as `user` and return the bot's answer."""
@@ -149,7 +151,7 @@ async def start_bot(tg: FakeTelegram, settings: Settings) -> AsyncIterator[Runni
     await application.start()
     await application.updater.start_polling(poll_interval=0, timeout=1)
     try:
-        yield RunningBot(tg, services)
+        yield RunningBot(tg, services, application)
     finally:
         await application.updater.stop()
         await application.stop()

@@ -43,7 +43,10 @@ def test_committed_template_equals_a_fresh_extract(tmp_path: Path) -> None:
     fresh_path = tmp_path / "fresh.pot"
     extract(fresh_path)
     committed, fresh = load(TEMPLATE), load(fresh_path)
-    describe = lambda c: sorted((repr(m.id), tuple(m.auto_comments), tuple(sorted(m.flags))) for m in c if m.id)
+
+    def describe(catalog) -> list:  # noqa: ANN001
+        return sorted((repr(m.id), tuple(m.auto_comments), tuple(sorted(m.flags))) for m in catalog if m.id)
+
     assert describe(committed) == describe(fresh)
     assert len(describe(fresh)) > 30
 

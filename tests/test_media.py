@@ -45,7 +45,7 @@ def encode(img: Image.Image, fmt: str, **params: object) -> bytes:
 
 
 def near(pixel: tuple[int, ...], colour: tuple[int, int, int], tolerance: int = 40) -> bool:
-    return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], colour))
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], colour, strict=True))
 
 
 def assert_no_identity(out: bytes) -> None:

@@ -13,7 +13,6 @@ from tests.conftest import STAFF_CHAT_ID, RunningBot, start_bot, user
 from tests.fake_telegram import FakeTelegram
 from tests.reporting import CODE, OFFICER, Reporter, buttons, card_of, rows, settled, staff_chat
 
-
 # --- the conversation ---------------------------------------------------------------------
 
 @pytest.mark.parametrize(
@@ -328,3 +327,8 @@ async def test_forget_removes_the_reporter_link(bot: RunningBot, tg: FakeTelegra
     await tg.wait_for("editMessageText", after=after)
     await tg.wait_until_drained()
     assert not [c for c in tg.calls[after:] if c.method == "sendMessage" and c.params["chat_id"] == reporter.person.id]
+
+
+async def test_old_reports_are_purged_every_hour(bot: RunningBot) -> None:
+    [job] = bot.application.job_queue.get_jobs_by_name("retention")
+    assert job.trigger.interval.total_seconds() == 3600

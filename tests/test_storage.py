@@ -86,3 +86,35 @@ def test_storage_never_imports_telegram() -> None:
 
     sources = [p.read_text() for p in Path(storage.__file__).parent.rglob("*.py")]
     assert sources and not any("import telegram" in s or "from telegram" in s for s in sources)
+
+
+async def test_retention_deletes_old_reports_with_everything_attached(engine: AsyncEngine) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import func, select
+
+    from bot.reports import purge_expired
+    from storage.models import Attachment, AuditEvent, OutboxMessage, Report, ReporterLink
+
+    await upgrade_to_head(engine)
+    sessions = session_factory(engine)
+    now = datetime.now(UTC)
+    async with UnitOfWork(sessions) as uow:
+        for days, receipt in ((91, "old"), (89, "recent")):
+            report = await uow.reports.add(Report(
+                category="crime", urgent=False, language="en", body=receipt, status="new", location_exact=False,
+                receipt_hash=receipt.ljust(64, "0"), received_at=now - timedelta(days=days),
+                attachments=[Attachment(kind="photo", file_id="f", metadata_removed=False)],
+            ))  # fmt: skip
+            await uow.reporter_links.add(report.id, b"sealed")
+            uow.outbox.add(OutboxMessage(kind="card", report_id=report.id, priority=1, payload={}, attempts=0))
+            uow.audit.record(report.id, "acknowledged", 1, "Officer")
+        await uow.commit()
+
+    async with UnitOfWork(sessions) as uow:
+        assert await purge_expired(uow, retention_days=90) == 1
+
+    async with sessions() as session:
+        assert list(await session.scalars(select(Report.body))) == ["recent"]
+        for model in (Attachment, ReporterLink, OutboxMessage, AuditEvent):
+            assert await session.scalar(select(func.count()).select_from(model)) == 1, model.__name__
