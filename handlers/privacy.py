@@ -36,6 +36,10 @@ def privacy_text(context: BotContext) -> str:
                 "To remember your language, we use a code made from your account. "
                 "Nobody can turn this code back into your account."
             ),
+            _(
+                "If you ask us to tell you when officers respond, we keep an encrypted way to write "
+                "to you in this chat, for that report only, until you send /forget or the report is deleted."
+            ),
             ngettext(
                 "Reports are deleted after {n} day.",
                 "Reports are deleted after {n} days.",
