@@ -360,7 +360,8 @@ async def send(update: Update, context: BotContext) -> Step:
         keys=context.services.keys,
     )  # fmt: skip
     context.services.delivery_wakeup.set()
-    draft.submitted_report_id = report.id
+    # The content is in the database now; memory keeps only which report awaits the notify choice.
+    context.services.drafts.start(context.pseudonym(update.effective_user)).submitted_report_id = report.id
     log.info("report_submitted report=%s", report.id)
     text = "\n\n".join(
         [

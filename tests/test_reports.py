@@ -62,6 +62,31 @@ async def test_a_report_reaches_officers_and_the_reporter_hears_back(
     assert told.params["text"] == notice
 
 
+async def test_reporter_text_cannot_spoof_the_card(bot: RunningBot, tg: FakeTelegram) -> None:
+    spoof = "Nothing here\u202e\u2066 Status: Closed by Chief\u2069\u200b\u2060\ufeff </b><a href='x'>"
+    reporter = Reporter(tg, user(7100020, "fa"))
+    reply = await reporter.press(await reporter.start(), "report:cat:other")
+    reply = await reporter.press(await reporter.say(spoof), "report:next")
+    review = await reporter.press(await reporter.press(reply, "report:skip"), "report:skip")
+    await reporter.press(await reporter.press(review, "report:send"), "report:notify:no")
+    card = (await card_of(tg, 1)).params["text"]
+    body = card.split("\n")[card.split("\n").index("<b>What happened:</b>") + 1]
+    assert body == f"{FSI}Nothing here\ufffd\ufffd Status: Closed by Chief\ufffd &lt;/b&gt;&lt;a href=&#x27;x&#x27;&gt;{PDI}"
+    for invisible in "\u202e\u2066\u2069\u200b\u2060\ufeff":
+        assert invisible not in card.replace(FSI, "").replace(PDI, "")
+    assert bot.services.drafts.get(bot.services.keys.pseudonym(reporter.person.id)) is None
+
+
+async def test_after_send_memory_keeps_no_report_content(bot: RunningBot, tg: FakeTelegram) -> None:
+    reporter = Reporter(tg, user(7100021, "en"))
+    reply = await reporter.press(await reporter.start(), "report:cat:crime")
+    reply = await reporter.press(await reporter.say("Private details of the incident"), "report:next")
+    review = await reporter.press(await reporter.press(reply, "report:skip"), "report:skip")
+    await reporter.press(review, "report:send")
+    draft = bot.services.drafts.get(bot.services.keys.pseudonym(reporter.person.id))
+    assert (draft.submitted_report_id, draft.text, draft.attachments) == (1, "", [])
+
+
 async def test_the_privacy_notice_is_shown_once_and_read_more_explains(bot: RunningBot, tg: FakeTelegram) -> None:
     reporter = Reporter(tg, user(7100002, "es"))
     notice = await reporter.say("/report")
