@@ -19,7 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.categories import CATEGORIES
 from bot.i18n import FSI, N_, PDI, _, current_locale, ngettext
-from bot.reports import Draft
+from bot.reports import Draft, text_is_separate
 from storage.models import AuditEvent, Report, ReportStatus
 
 # Embeddings, overrides and isolates (they reorder text) become a visible mark; zero-width
@@ -102,7 +102,8 @@ def render(card: CardFields, zone: ZoneInfo) -> str:
             status = _("{status} by {officer}", status=status, officer=html.escape(card.changed_by))
         lines.append(_("Status: {status}", status=status))
     what_happened = _("What happened:")
-    lines += ["", f"<b>{what_happened}</b>", f"{FSI}{neutralise(card.body)}{PDI}"]
+    body = _("The full text follows in the next message.") if text_is_separate(card.body) else neutralise(card.body)
+    lines += ["", f"<b>{what_happened}</b>", f"{FSI}{body}{PDI}"]
     if card.place:
         lines += ["", _("Place: {place}", place=f"{FSI}{neutralise(card.place)}{PDI}")]
     if card.latitude is not None and card.longitude is not None:
@@ -123,6 +124,11 @@ def render(card: CardFields, zone: ZoneInfo) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def separate_text(body: str) -> str:
+    """A long report text as its own message (HTML): neutralised and isolated like on the card."""
+    return f"{FSI}{neutralise(body)}{PDI}"
 
 
 def staff_buttons(report: Report) -> InlineKeyboardMarkup | None:

@@ -20,7 +20,7 @@ from telegram import Bot, InputFile, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.cards import CardFields, render, staff_buttons
+from bot.cards import CardFields, render, separate_text, staff_buttons
 from bot.context import Services
 from bot.i18n import _, active_locale
 from storage.models import Attachment, OutboxKind, OutboxMessage, Report, ReportStatus
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 5  # an urgent report waits behind at most this many messages already being sent
 IDLE_SECONDS = 60.0
-STAFF_KINDS = (OutboxKind.CARD, OutboxKind.ATTACHMENT, OutboxKind.CARD_UPDATE)
+STAFF_KINDS = (OutboxKind.CARD, OutboxKind.REPORT_TEXT, OutboxKind.ATTACHMENT, OutboxKind.CARD_UPDATE)
 
 
 class Pace:
@@ -128,10 +128,17 @@ class DeliveryLoop:
         if message.kind == OutboxKind.CARD:
             if report.staff_message_id is None:
                 report.staff_message_id = (await self._send_card(uow, report)).message_id
+        elif message.kind in (OutboxKind.REPORT_TEXT, OutboxKind.ATTACHMENT) and report.staff_message_id is None:
+            # The card goes first: these reply to it. Try again after it.
+            message.not_before = _now() + timedelta(seconds=self._settings.delivery_retry_seconds)
+            return
+        elif message.kind == OutboxKind.REPORT_TEXT:
+            await self._pace.wait()
+            await self._bot.send_message(
+                self._settings.staff_chat_id, separate_text(report.body), parse_mode=ParseMode.HTML,
+                reply_parameters=ReplyParameters(report.staff_message_id, allow_sending_without_reply=True),
+            )  # fmt: skip
         elif message.kind == OutboxKind.ATTACHMENT:
-            if report.staff_message_id is None:  # the card goes first; try again after it
-                message.not_before = _now() + timedelta(seconds=self._settings.delivery_retry_seconds)
-                return
             attachment = next(a for a in report.attachments if a.id == message.attachment_id)
             if attachment.staff_message_id is None:
                 sent = await self._send_attachment(report, attachment)

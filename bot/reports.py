@@ -20,6 +20,9 @@ MAX_FILE_BYTES = 20 * 1024 * 1024  # what a bot may download from Telegram
 COARSE_DEGREES = 0.01  # about 1.1 km north-south; less east-west away from the equator
 OCCURRED_CHOICES = ("now", "today", "earlier")
 NOTIFY_ON = (ReportStatus.ACKNOWLEDGED, ReportStatus.CLOSED)
+# Telegram caps a message at 4,096 characters. A text longer than this leaves the card room for
+# its other fields and travels as its own message, replying to the card.
+CARD_TEXT_LIMIT = 3000
 
 
 @dataclass
@@ -49,6 +52,10 @@ class Draft:
     occurred: str | None = None
     editing: bool = False  # back to review after the step being edited
     submitted_report_id: int | None = None  # waiting for the notify-me choice
+
+
+def text_is_separate(body: str) -> bool:
+    return len(body) > CARD_TEXT_LIMIT
 
 
 def coarsen(latitude: float, longitude: float) -> tuple[float, float]:
@@ -91,6 +98,8 @@ async def submit(uow: UnitOfWork, draft: Draft, *, language: str, urgent: bool, 
     )
     priority = 0 if urgent else 1
     uow.outbox.add(OutboxMessage(kind=OutboxKind.CARD, report_id=report.id, priority=priority, payload={}))
+    if text_is_separate(report.body):
+        uow.outbox.add(OutboxMessage(kind=OutboxKind.REPORT_TEXT, report_id=report.id, priority=priority, payload={}))
     for attachment in report.attachments:
         uow.outbox.add(
             OutboxMessage(

@@ -22,13 +22,22 @@ from telegram.ext import (
     filters,
 )
 
-from bot.cards import CardFields, render
+from bot.cards import CardFields, render, separate_text
 from bot.categories import CATEGORIES
 from bot.context import BotContext
 from bot.i18n import N_, _, current_locale, ngettext
 from bot.media import CLEANABLE_TYPES, MetadataError, strip_metadata
 from bot.menus import main_menu
-from bot.reports import MAX_ATTACHMENTS, MAX_FILE_BYTES, MAX_TEXT, Draft, DraftAttachment, coarsen, submit
+from bot.reports import (
+    MAX_ATTACHMENTS,
+    MAX_FILE_BYTES,
+    MAX_TEXT,
+    Draft,
+    DraftAttachment,
+    coarsen,
+    submit,
+    text_is_separate,
+)
 from bot.update_scope import update_scope
 from handlers.privacy import privacy_text
 
@@ -317,10 +326,12 @@ async def review(update: Update, context: BotContext) -> Step:
     draft.editing = False
     preview = render(CardFields.of_draft(draft), context.settings.zone)
     text = _("Please check your report. Officers will receive this:") + "\n\n" + preview
-    await _say(
-        update, text,
-        _buttons([(_("Send"), "report:send")], [(_("Edit a part"), "report:edit")], _cancel_row()), html=True,
-    )  # fmt: skip
+    choices = _buttons([(_("Send"), "report:send")], [(_("Edit a part"), "report:edit")], _cancel_row())
+    if text_is_separate(draft.text):  # as officers will get it: the card, then the text
+        await _say(update, text, html=True)
+        await update.effective_chat.send_message(separate_text(draft.text), reply_markup=choices, parse_mode=ParseMode.HTML)
+    else:
+        await _say(update, text, choices, html=True)
     return Step.REVIEW
 
 

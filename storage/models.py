@@ -126,6 +126,7 @@ class ReporterLink(Base):
 
 class OutboxKind(StrEnum):
     CARD = "card"  # the report's card in the staff chat
+    REPORT_TEXT = "report_text"  # a text too long for the card, as a reply to it
     ATTACHMENT = "attachment"  # one attachment, as a reply to the card
     CARD_UPDATE = "card_update"  # re-render the card after a status change
     REPORTER_NOTICE = "reporter_notice"  # tell an opted-in reporter about a status change

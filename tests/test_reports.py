@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import io
+import re
 
 import pytest
 from PIL import Image
@@ -357,3 +359,28 @@ async def test_forget_removes_the_reporter_link(bot: RunningBot, tg: FakeTelegra
 async def test_old_reports_are_purged_every_hour(bot: RunningBot) -> None:
     [job] = bot.application.job_queue.get_jobs_by_name("retention")
     assert job.trigger.interval.total_seconds() == 3600
+
+
+@pytest.mark.parametrize("language_code", ["en", "ar"])
+async def test_a_report_at_the_length_limit_reaches_officers_whole(bot: RunningBot, tg: FakeTelegram, language_code) -> None:
+    text = ("Línea & <detalle> " * 300)[:3999] + "!"  # 4,000 characters; escaping makes it longer still
+    reporter = Reporter(tg, user(7100030, language_code))
+    reply = await reporter.press(await reporter.start(), "report:cat:crime")
+    reply = await reporter.press(await reporter.say(text), "report:next")
+    when = await reporter.press(reply, "report:skip")
+    after = tg.mark()
+    tg.press_button(reporter.person, when.result, "report:skip")
+    review_card = await tg.wait_for_reply(reporter.person.id, after=after)
+    review_text = await tg.wait_for_reply(reporter.person.id)
+    assert "report:send" in buttons(review_text.result) and "report:send" not in buttons(review_card.result)
+    await reporter.press(await reporter.press(review_text, "report:send"), "report:notify:no")
+
+    card = await card_of(tg, 1)
+    follow = await tg.wait_for("sendMessage", lambda c: c.params["chat_id"] == STAFF_CHAT_ID and c is not card
+                               and c.params.get("reply_parameters"))
+    assert "The full text follows in the next message." in card.params["text"]
+    assert follow.params["reply_parameters"]["message_id"] == card.result["message_id"]
+    assert html.unescape(follow.params["text"]) == f"{FSI}{text}{PDI}"
+    for sent in (card, follow, review_card, review_text):
+        # Telegram's limit counts the text after HTML parsing: tags gone, entities one character.
+        assert len(html.unescape(re.sub(r"<[^>]+>", "", sent.params["text"]))) <= 4096
