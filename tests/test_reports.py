@@ -386,3 +386,60 @@ async def test_a_report_at_the_length_limit_reaches_officers_whole(bot: RunningB
     for sent in (card, follow, review_card, review_text):
         # Telegram's limit counts the text after HTML parsing: tags gone, entities one character.
         assert len(html.unescape(re.sub(r"<[^>]+>", "", sent.params["text"]))) <= 4096
+
+
+@pytest.mark.parametrize(("choice", "expected"), [("report:loc:area", "41.88000&mlon=-87.63000"),
+                                                  ("report:loc:exact", "41.87811&mlon=-87.62980")])
+async def test_a_shared_location_is_an_area_unless_the_exact_point_is_chosen(
+    bot: RunningBot, tg: FakeTelegram, choice: str, expected: str
+) -> None:
+    reporter = Reporter(tg, user(7100040, "es"))
+    await reporter.press(await reporter.start(), "report:cat:safety")
+    await reporter.press(await reporter.say("Semáforo roto"), "report:next")
+    after = tg.mark()
+    tg.send_message(reporter.person, location={"latitude": 41.878114, "longitude": -87.629798})
+    precision = await tg.wait_for_reply(reporter.person.id, after=after)
+    assert "1 km" in precision.params["text"]
+    when = await reporter.press(precision, choice)
+    review = await reporter.press(when, "report:when:now")
+    assert expected in review.params["text"]
+    await reporter.press(await reporter.press(review, "report:send"), "report:notify:no")
+    card = (await card_of(tg, 1)).params["text"]
+    assert expected in card
+    label = "exact location" if choice.endswith("exact") else "approximate location (about 1 km)"
+    assert f">{label}</a>" in card and "When: Happening now" in card
+
+
+async def test_edit_a_part_returns_to_the_review(bot: RunningBot, tg: FakeTelegram) -> None:
+    reporter = Reporter(tg, user(7100041, "en"))
+    await reporter.press(await reporter.start(), "report:cat:crime")
+    await reporter.press(await reporter.say("First version"), "report:next")
+    await reporter.say("Main Street station")
+    review = await reporter.say("Yesterday around 9 pm")  # the time as free text
+    assert "When: Yesterday around 9 pm" in review.params["text"] and "Main Street station" in review.params["text"]
+
+    category = await reporter.press(await reporter.press(review, "report:edit"), "report:edit:category")
+    review = await reporter.press(category, "report:cat:suspicious")  # straight back to the review
+    assert review.params["text"].splitlines()[2] == "<b>Suspicious activity</b>"
+
+    await reporter.press(await reporter.press(review, "report:edit"), "report:edit:describe")
+    review = await reporter.press(await reporter.say("Second version"), "report:next")
+    assert "Second version" in review.params["text"] and "First version" not in review.params["text"]
+    assert "Main Street station" in review.params["text"]  # other parts are kept
+
+
+async def test_attachments_are_limited_in_number_and_size(bot: RunningBot, tg: FakeTelegram) -> None:
+    reporter = Reporter(tg, user(7100042, "ar"))
+    await reporter.press(await reporter.start(), "report:cat:other")
+    big = {"file_id": "big", "file_unique_id": "b", "file_name": "video.mp4", "mime_type": "video/mp4",
+           "file_size": 21 * 2**20}
+    after = tg.mark()
+    tg.send_message(reporter.person, document=big)
+    assert "20" in (await tg.wait_for_reply(reporter.person.id, after=after)).params["text"]
+    for n in range(6):
+        after = tg.mark()
+        tg.send_message(reporter.person, photo=[{"file_id": f"p{n}", "file_unique_id": f"u{n}", "width": 9, "height": 9}])
+        answer = await tg.wait_for_reply(reporter.person.id, after=after)
+    assert f"{FSI}5{PDI}" in answer.params["text"]  # the sixth is refused with the limit
+    draft = bot.services.drafts.get(bot.services.keys.pseudonym(reporter.person.id))
+    assert [a.file_id for a in draft.attachments] == ["p0", "p1", "p2", "p3", "p4"]
