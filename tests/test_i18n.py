@@ -173,9 +173,9 @@ def test_a_long_picker_is_paginated_in_a_stable_order(tmp_path: Path) -> None:
     assert picker(i18n, 99).inline_keyboard == pages[-1]  # out-of-range pages clamp
 
 
-def test_the_bot_never_imports_translation_at_start() -> None:
+def test_heavy_libraries_wait_until_they_are_needed() -> None:
     import subprocess
     import sys
 
-    probe = "import sys, bot.cli, bot.application; print(sorted({'argostranslate', 'torch', 'stanza'} & set(sys.modules)))"
+    probe = "import sys, bot.cli, bot.application; print(sorted({'argostranslate', 'torch', 'stanza', 'PIL'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "[]"
