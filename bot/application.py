@@ -19,8 +19,10 @@ from bot.delivery import DeliveryLoop
 from bot.i18n import I18n, active_locale
 from bot.menus import COMMUNITY_COMMANDS, STAFF_COMMANDS, bot_commands
 from bot.reports import purge_expired
+from bot.translation import Translator
+from bot.translation_jobs import TranslationJobs
 from bot.update_scope import UpdateScope
-from handlers import chats, errors, fallback, help, language, privacy, report, staff, start, status
+from handlers import chats, dialog, errors, fallback, help, language, privacy, report, staff, start, status
 from storage.database import create_engine, session_factory, upgrade_to_head
 from storage.unit_of_work import UnitOfWork
 
@@ -30,6 +32,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 log = logging.getLogger(__name__)
 
 DELIVERY_KEY = "delivery"
+TRANSLATION_KEY = "translation"
 PURGE_EVERY = timedelta(hours=1)
 
 
@@ -64,7 +67,11 @@ def build_application(services: Services) -> Application:
         # Conversations here mix buttons and messages and are tracked per chat and user, not per
         # message, which is what PTB's warning is about.
         warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
-        conversations = [*report.handlers(settings.draft_timeout_minutes), *status.handlers()]
+        conversations = [
+            *report.handlers(settings.draft_timeout_minutes),
+            *status.handlers(),
+            *dialog.handlers(settings.staff_chat_id),
+        ]
     # Order matters: gatekeeping first, then features, then the catch-all answers.
     application.add_handlers(chats.handlers(), group=-1)
     application.add_handlers(
@@ -88,6 +95,10 @@ async def on_startup(application: Application) -> None:
     await set_command_menus(application)
     delivery = application.bot_data[DELIVERY_KEY] = DeliveryLoop(application.bot, services)
     delivery.start()
+    if services.settings.translation:
+        translator = Translator(services.settings.translation_dir, list(services.i18n.locales), services.settings.translation_timeout_seconds)
+        translation_jobs = application.bot_data[TRANSLATION_KEY] = TranslationJobs(services, translator)
+        translation_jobs.start()
     application.job_queue.run_repeating(purge_old_reports, interval=PURGE_EVERY, first=0, name="retention")
     log.info("ready")
 
@@ -102,6 +113,8 @@ async def purge_old_reports(context: BotContext) -> None:
 
 async def on_stop(application: Application) -> None:
     await application.bot_data[DELIVERY_KEY].stop()
+    if TRANSLATION_KEY in application.bot_data:
+        await application.bot_data[TRANSLATION_KEY].stop()
 
 
 async def on_shutdown(application: Application) -> None:

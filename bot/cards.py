@@ -20,7 +20,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.categories import CATEGORIES
 from bot.i18n import FSI, N_, PDI, _, current_locale, ngettext
 from bot.reports import Draft, text_is_separate
-from storage.models import AuditEvent, Report, ReportStatus
+from storage.models import AuditEvent, Report, ReportMessage, ReportStatus
 
 # Embeddings, overrides and isolates (they reorder text) become a visible mark; zero-width
 # spaces, word joiners and byte-order marks (they hide text) are dropped. ZWJ and ZWNJ stay:
@@ -139,7 +139,10 @@ def staff_buttons(report: Report) -> InlineKeyboardMarkup | None:
     if report.status in (ReportStatus.NEW, ReportStatus.ACKNOWLEDGED):
         actions.append(InlineKeyboardButton(_("Close"), callback_data=f"staff:close:{report.id}"))
         actions.append(InlineKeyboardButton(_("Mark as spam"), callback_data=f"staff:spam:{report.id}"))
-    return InlineKeyboardMarkup([actions]) if actions else None
+    rows = [actions] if actions else []
+    if report.status != ReportStatus.SPAM:
+        rows.append([InlineKeyboardButton(_("Message reporter"), callback_data=f"staff:msg:{report.id}")])
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def _language_name(code: str, in_locale: str) -> str:
@@ -147,3 +150,77 @@ def _language_name(code: str, in_locale: str) -> str:
         return Locale.parse(code).get_display_name(in_locale) or code
     except (UnknownLocaleError, ValueError):
         return code
+
+
+UNTRANSLATED_REASONS = {
+    "no_model": N_("no offline model for this language is installed"),
+    "unsafe_package": N_("the installed model would need the internet, so it is not used"),
+    "timeout": N_("the translation took too long"),
+    "worker_stopped": N_("the translation service stopped; it has been restarted"),
+}
+MESSAGE_PART = 3500  # leaves room for the heading within Telegram's 4,096 characters
+# Below this share of words surviving the round trip (there and back), officers are warned.
+ROUND_TRIP_WARNING = 0.35
+
+
+def untranslated(reason: str | None) -> str:
+    return _(UNTRANSLATED_REASONS.get(reason or "", N_("the translation service failed")))
+
+
+def translation_messages(report: Report, officer_locale: str) -> list[str]:
+    """The machine translation of a report for officers (HTML), split into messages that fit."""
+    if report.translation is None:
+        return [_("Report #{number} was not translated: {reason}.", number=str(report.id), reason=untranslated(report.translation_note))]
+    pair = f"{report.source_language} → {officer_locale.split('_')[0]}"
+    # NOTE: {pair} is e.g. "so → en"; the translation is made on this server, no cloud service.
+    heading = _("Machine translation of report #{number} ({pair}, offline):", number=str(report.id), pair=pair)
+    if report.translation_pivot:
+        heading += " " + _("(through English: there is no direct model)")
+    messages = _isolated_parts(report.translation)
+    messages[0] = f"<b>{heading}</b>\n{messages[0]}"
+    if report.translation_agreement is not None and report.translation_agreement < ROUND_TRIP_WARNING:
+        messages[-1] += "\n\n⚠️ " + _("Translated back, this text differs a lot from the original. Ask a speaker to check it.")
+    return messages
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Pieces of at most `limit` characters, cut at a paragraph, a sentence, a line or a space,
+    whichever comes last in the second half of the piece; mid-word only if there is none."""
+    parts = []
+    while len(text) > limit:
+        window = text[:limit]
+        cuts = (window.rfind(separator) + len(separator) for separator in ("\n\n", ". ", "\n", " "))
+        cut = next((at for at in cuts if at > limit // 2), limit)
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*parts, text]
+
+
+def dialog_messages(heading: str, message: ReportMessage, *, with_original: bool) -> list[str]:
+    """A dialog message as the other side reads it (HTML parts that each fit a message): the
+    translation, or the original with why it was not translated; officers also get the original."""
+    shown = message.translation if message.translation is not None else message.body
+    parts = _isolated_parts(shown)
+    parts[0] = f"<b>{heading}</b>\n{parts[0]}"
+    if message.translation is not None:
+        parts[-1] += "\n<i>" + _("(machine translation, made on this server)") + "</i>"
+        if with_original:
+            original = _isolated_parts(message.body)
+            original[0] = "<b>" + _("Original ({language}):", language=message.language) + f"</b>\n{original[0]}"
+            parts += original
+    elif message.translation_note:
+        parts[-1] += "\n<i>" + _("Not translated: {reason}.", reason=untranslated(message.translation_note)) + "</i>"
+    return parts
+
+
+def officer_heading(report_id: int, message: ReportMessage, names_visible: bool) -> str:
+    """Who wrote, as the reporter sees it: "Officers" unless the agency shows officers' names."""
+    if names_visible and message.officer_name:
+        # NOTE: {officer} is the officer's name as set in Telegram, shown only if the agency allows it.
+        return _("{officer} wrote about your report #{number}:", officer=html.escape(message.officer_name), number=str(report_id))
+    return _("Officers wrote about your report #{number}:", number=str(report_id))
+
+
+def _isolated_parts(text: str) -> list[str]:
+    # Split the plain text first, so no cut can fall inside an escaped character or a tag.
+    return [f"{FSI}{neutralise(part)}{PDI}" for part in split_text(text, MESSAGE_PART)]

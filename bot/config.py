@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     staff_messages_per_minute: int = 20
     delivery_retry_seconds: float = 5
     delivery_max_retry_seconds: float = 300
+    translation: bool = True
+    translation_dir: Path = Path("./data/translation")
+    translation_timeout_seconds: float = 60
+    officer_names_visible: bool = False
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -100,7 +104,9 @@ class Settings(BaseSettings):
             raise ValueError("must be Telegram user ids separated by commas, e.g. 11111,22222")
         return value
 
-    @field_validator("draft_timeout_minutes", "delivery_retry_seconds", "delivery_max_retry_seconds")
+    @field_validator(
+        "draft_timeout_minutes", "delivery_retry_seconds", "delivery_max_retry_seconds", "translation_timeout_seconds"
+    )
     @classmethod
     def _positive(cls, value: float) -> float:
         if value <= 0:

@@ -36,6 +36,9 @@ class Services:
     status_attempts: AttemptLimiter = field(default_factory=AttemptLimiter)
     # Set after a commit that added to the outbox, so the delivery loop looks at once.
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    translation_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    # Pseudonym → the report a reporter is writing an answer to; in memory only.
+    answering: dict[str, int] = field(default_factory=dict)
 
 
 @contextmanager

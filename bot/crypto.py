@@ -60,6 +60,10 @@ class Keys:
         symbols = normalise_receipt_code(code)
         return self._hmac(f"receipt:{symbols}") if symbols else None
 
+    def answer_token(self, report_id: int, telegram_user_id: int) -> str:
+        """Binds an "Answer" button to one report and one person, so a forged one is refused."""
+        return self._hmac(f"answer:{report_id}:{telegram_user_id}")[:16]
+
     def seal_chat(self, chat_id: int, report_id: int) -> bytes:
         """Encrypt a reporter's chat id, bound to one report so it cannot be moved to another."""
         nonce = secrets.token_bytes(_NONCE_BYTES)

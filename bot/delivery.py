@@ -16,11 +16,19 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
-from telegram import Bot, InputFile, Message, ReplyParameters
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.cards import CardFields, render, separate_text, staff_buttons
+from bot.cards import (
+    CardFields,
+    dialog_messages,
+    officer_heading,
+    render,
+    separate_text,
+    staff_buttons,
+    translation_messages,
+)
 from bot.context import Services
 from bot.i18n import _, active_locale
 from storage.models import Attachment, OutboxKind, OutboxMessage, Report, ReportStatus
@@ -30,7 +38,11 @@ log = logging.getLogger(__name__)
 
 BATCH = 5  # an urgent report waits behind at most this many messages already being sent
 IDLE_SECONDS = 60.0
-STAFF_KINDS = (OutboxKind.CARD, OutboxKind.REPORT_TEXT, OutboxKind.ATTACHMENT, OutboxKind.CARD_UPDATE)
+STAFF_KINDS = (
+    OutboxKind.CARD, OutboxKind.REPORT_TEXT, OutboxKind.ATTACHMENT, OutboxKind.CARD_UPDATE, OutboxKind.TRANSLATION,
+    OutboxKind.TO_STAFF, OutboxKind.STAFF_NOTE,
+)  # fmt: skip
+REPLIES_TO_CARD = (OutboxKind.REPORT_TEXT, OutboxKind.ATTACHMENT, OutboxKind.TRANSLATION, OutboxKind.TO_STAFF)
 
 
 class Pace:
@@ -128,7 +140,7 @@ class DeliveryLoop:
         if message.kind == OutboxKind.CARD:
             if report.staff_message_id is None:
                 report.staff_message_id = (await self._send_card(uow, report)).message_id
-        elif message.kind in (OutboxKind.REPORT_TEXT, OutboxKind.ATTACHMENT) and report.staff_message_id is None:
+        elif message.kind in REPLIES_TO_CARD and report.staff_message_id is None:
             # The card goes first: these reply to it. Try again after it.
             message.not_before = _now() + timedelta(seconds=self._settings.delivery_retry_seconds)
             return
@@ -149,6 +161,14 @@ class DeliveryLoop:
                 await self._update_card(uow, report)
         elif message.kind == OutboxKind.REPORTER_NOTICE:
             await self._notify_reporter(uow, report, message.payload.get("status", ""))
+        elif message.kind == OutboxKind.TRANSLATION:
+            await self._send_translation(uow, report, message)
+        elif message.kind == OutboxKind.TO_REPORTER:
+            await self._send_to_reporter(uow, report, message)
+        elif message.kind == OutboxKind.TO_STAFF:
+            await self._send_to_staff(uow, report, message)
+        elif message.kind == OutboxKind.STAFF_NOTE:
+            await self._send_staff_note(uow, report, message)
         message.done_at = _now()
         log.info("delivered kind=%s report=%s", message.kind, report.id)
 
@@ -211,6 +231,68 @@ class DeliveryLoop:
             else:
                 text = _("Officers have closed your report #{number}. Thank you for telling us.", number=str(report.id))
         await self._bot.send_message(chat_id, text)
+
+    async def _send_translation(self, uow: UnitOfWork, report: Report, message: OutboxMessage) -> None:
+        with active_locale(self._services.i18n.get(self._settings.officer_locale)):
+            parts = translation_messages(report, self._settings.officer_locale)
+        await self._send_parts(uow, message, self._settings.staff_chat_id, parts, reply_to=report.staff_message_id)
+
+    async def _send_to_reporter(self, uow: UnitOfWork, report: Report, message: OutboxMessage) -> None:
+        """An officer's message, in the reporter's language, with a button to answer."""
+        dialog = await uow.messages.get(message.message_id)
+        sealed = await uow.reporter_links.sealed_chat(report.id)
+        if sealed is not None:
+            chat_id = self._services.keys.unseal_chat(sealed, report.id)
+            with active_locale(self._services.i18n.get(report.language)):
+                heading = officer_heading(report.id, dialog, self._settings.officer_names_visible)
+                parts = dialog_messages(heading, dialog, with_original=False)
+                token = self._services.keys.answer_token(report.id, chat_id)
+                answer = InlineKeyboardButton(_("Answer or add information"), callback_data=f"ans:{report.id}:{token}")
+            try:
+                await self._send_parts(uow, message, chat_id, parts, markup=InlineKeyboardMarkup([[answer]]))
+                dialog.delivered_at = _now()
+            except Forbidden:  # the reporter blocked the bot: the message waits for /status instead
+                log.info("reporter_unreachable report=%s", report.id)
+        uow.outbox.add(OutboxMessage(kind=OutboxKind.STAFF_NOTE, report_id=report.id, message_id=dialog.id, priority=1, payload={}))
+
+    async def _send_to_staff(self, uow: UnitOfWork, report: Report, message: OutboxMessage) -> None:
+        """A reporter's answer as a reply to the card; officers can reply to it in turn."""
+        dialog = await uow.messages.get(message.message_id)
+        with active_locale(self._services.i18n.get(self._settings.officer_locale)):
+            heading = _("The reporter of report #{number} wrote:", number=str(report.id))
+            parts = dialog_messages(heading, dialog, with_original=True)
+        first = await self._send_parts(uow, message, self._settings.staff_chat_id, parts, reply_to=report.staff_message_id)
+        dialog.staff_message_id, dialog.delivered_at = first, _now()
+
+    async def _send_staff_note(self, uow: UnitOfWork, report: Report, message: OutboxMessage) -> None:
+        """Tell the officer whether their message reached the reporter or waits for /status."""
+        dialog = await uow.messages.get(message.message_id)
+        with active_locale(self._services.i18n.get(self._settings.officer_locale)):
+            if dialog.delivered_at:
+                text = _("Sent to the reporter of report #{number}.", number=str(report.id))
+            else:
+                text = _("Waiting for pickup: the reporter of report #{number} will see it with /status.", number=str(report.id))
+        await self._send_parts(uow, message, self._settings.staff_chat_id, [text], reply_to=dialog.staff_message_id)
+
+    async def _send_parts(
+        self, uow: UnitOfWork, message: OutboxMessage, chat_id: int, parts: list[str], *,
+        reply_to: int | None = None, markup: InlineKeyboardMarkup | None = None,
+    ) -> int:
+        """Send HTML parts in order (buttons under the last); a retry continues after the last
+        part sent, because each part is recorded as it goes. Returns the first part's id."""
+        first = message.payload.get("first_id")
+        reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+        for number in range(message.payload.get("parts_sent", 0), len(parts)):
+            if chat_id == self._settings.staff_chat_id:
+                await self._pace.wait()
+            sent = await self._bot.send_message(
+                chat_id, parts[number], parse_mode=ParseMode.HTML, reply_parameters=reply,
+                reply_markup=markup if number == len(parts) - 1 else None, disable_web_page_preview=True,
+            )  # fmt: skip
+            first = first or sent.message_id
+            message.payload = {"parts_sent": number + 1, "first_id": first}
+            await uow.commit()
+        return first
 
     def _staff_pause_left(self) -> float:
         return max(0.0, self._staff_paused_until - time.monotonic())

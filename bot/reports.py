@@ -11,7 +11,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.crypto import Keys, new_receipt_code
-from storage.models import Attachment, OutboxKind, OutboxMessage, Report, ReportStatus
+from storage.models import (
+    Attachment,
+    MessageAuthor,
+    OutboxKind,
+    OutboxMessage,
+    Report,
+    ReportMessage,
+    ReportStatus,
+    TranslationStatus,
+)
 from storage.unit_of_work import UnitOfWork
 
 MAX_TEXT = 4000
@@ -63,7 +72,9 @@ def coarsen(latitude: float, longitude: float) -> tuple[float, float]:
     return round(latitude / COARSE_DEGREES) * COARSE_DEGREES, round(longitude / COARSE_DEGREES) * COARSE_DEGREES
 
 
-async def submit(uow: UnitOfWork, draft: Draft, *, language: str, urgent: bool, keys: Keys) -> tuple[Report, str]:
+async def submit(
+    uow: UnitOfWork, draft: Draft, *, language: str, urgent: bool, keys: Keys, translate: bool
+) -> tuple[Report, str]:
     """Write the report and its staff deliveries in one transaction; return it with its receipt code.
 
     Only after this returns is the reporter told the report was received.
@@ -81,6 +92,7 @@ async def submit(uow: UnitOfWork, draft: Draft, *, language: str, urgent: bool, 
             location_exact=draft.location_exact,
             occurred=draft.occurred,
             status=ReportStatus.NEW,
+            translation_status=TranslationStatus.PENDING if translate else TranslationStatus.NOT_NEEDED,
             receipt_hash=keys.receipt_hash(code),
             received_at=datetime.now(UTC),
             attachments=[
@@ -129,6 +141,29 @@ async def purge_expired(uow: UnitOfWork, retention_days: int) -> int:
     deleted = await uow.reports.delete_received_before(datetime.now(UTC) - timedelta(days=retention_days))
     await uow.commit()
     return deleted
+
+
+async def add_dialog_message(uow: UnitOfWork, report: Report, message: ReportMessage, *, translate: bool) -> None:
+    """Store one message of the dialog; the translation jobs take it from here, or, without
+    translation, it is queued for delivery at once."""
+    message.report_id = report.id
+    message.translation_status = TranslationStatus.PENDING if translate else TranslationStatus.NOT_NEEDED
+    await uow.messages.add(message)
+    if not translate:
+        await queue_dialog_delivery(uow, report, message)
+    await uow.commit()
+
+
+async def queue_dialog_delivery(uow: UnitOfWork, report: Report, message: ReportMessage) -> None:
+    """A reporter's words go to the staff chat; an officer's to the reporter if they can be
+    reached, otherwise a note tells the officer it waits for /status."""
+    if message.author == MessageAuthor.REPORTER:
+        kind = OutboxKind.TO_STAFF
+    elif await uow.reporter_links.sealed_chat(report.id):
+        kind = OutboxKind.TO_REPORTER
+    else:
+        kind = OutboxKind.STAFF_NOTE
+    uow.outbox.add(OutboxMessage(kind=kind, report_id=report.id, message_id=message.id, priority=1, payload={}))
 
 
 class Drafts:

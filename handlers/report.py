@@ -370,9 +370,10 @@ async def send(update: Update, context: BotContext) -> Step:
     draft = _draft(update, context)
     report, code = await submit(
         context.uow, draft, language=current_locale(), urgent=draft.category in context.settings.urgent,
-        keys=context.services.keys,
+        keys=context.services.keys, translate=context.settings.translation,
     )  # fmt: skip
     context.services.delivery_wakeup.set()
+    context.services.translation_wakeup.set()
     # The content is in the database now; memory keeps only which report awaits the notify choice.
     context.services.drafts.start(context.pseudonym(update.effective_user)).submitted_report_id = report.id
     log.info("report_submitted report=%s", report.id)

@@ -36,7 +36,7 @@ def is_officer(update: Update, context: BotContext) -> bool:
     )
 
 
-async def _refuse(update: Update, what: str) -> None:
+async def refuse(update: Update, what: str) -> None:
     log.warning("staff_action_refused kind=%s chat_type=%s", what, update.effective_chat.type if update.effective_chat else "none")
     text = _("This is only for officers in the staff chat.")
     if update.callback_query:
@@ -49,7 +49,7 @@ async def act(update: Update, context: BotContext) -> None:
     """Acknowledge, close or mark as spam; the card is re-rendered through the outbox."""
     query = update.callback_query
     if not is_officer(update, context):
-        await _refuse(update, "button")
+        await refuse(update, "button")
         return
     action, number = query.data.split(":")[1:]
     report = await context.uow.reports.get(int(number))
@@ -66,7 +66,7 @@ async def act(update: Update, context: BotContext) -> None:
 async def queue(update: Update, context: BotContext) -> None:
     """Open reports, oldest first."""
     if not is_officer(update, context):
-        await _refuse(update, "queue")
+        await refuse(update, "queue")
         return
     page = int(context.args[0]) - 1 if context.args and context.args[0].isdigit() else 0
     if update.callback_query:
@@ -98,7 +98,7 @@ async def queue(update: Update, context: BotContext) -> None:
 async def show(update: Update, context: BotContext) -> None:
     """Post one report's card again, with its buttons."""
     if not is_officer(update, context):
-        await _refuse(update, "show")
+        await refuse(update, "show")
         return
     if not context.args or not context.args[0].lstrip("#").isdigit():
         await update.effective_message.reply_text(_("Send /show and a report number, for example: /show 12"))

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import math
+from datetime import UTC, datetime
 
 from babel.dates import format_date
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -20,10 +22,11 @@ from telegram.ext import (
     filters,
 )
 
+from bot.cards import dialog_messages, officer_heading
 from bot.context import BotContext
 from bot.i18n import N_, _, current_locale, ngettext
 from bot.menus import main_menu
-from storage.models import Report, ReportStatus
+from storage.models import MessageAuthor, Report, ReportStatus
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +69,23 @@ async def show_status(update: Update, context: BotContext, code: str) -> None:
     sent = format_date(report.received_at, "long", locale=current_locale())
     # Spam is shown as closed: the reporter learns nothing from how officers sorted it.
     status = STATUS_TEXT.get(report.status, STATUS_TEXT[ReportStatus.CLOSED])
+    token = context.services.keys.answer_token(report.id, update.effective_user.id)
+    answer = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(_("Answer or add information"), callback_data=f"ans:{report.id}:{token}")]]
+    )
+    messages = [m for m in await context.uow.messages.of_report(report.id) if m.author == MessageAuthor.OFFICER]
     await update.effective_chat.send_message(
         _("Report #{number}, sent on {date}.", number=str(report.id), date=sent) + "\n" + _(status),
-        reply_markup=main_menu(),
+        reply_markup=None if messages else answer,
     )
+    # Officers' messages in the reporter's language; the answer button under the last one.
+    for message in messages:
+        parts = dialog_messages(officer_heading(report.id, message, context.settings.officer_names_visible), message, with_original=False)
+        for part in parts:
+            last = message is messages[-1] and part is parts[-1]
+            await update.effective_chat.send_message(part, parse_mode=ParseMode.HTML, reply_markup=answer if last else None)
+        message.picked_up_at = message.picked_up_at or datetime.now(UTC)
+    await context.uow.commit()
 
 
 async def status(update: Update, context: BotContext) -> int:

@@ -72,6 +72,13 @@ class ReportStatus(StrEnum):
     SPAM = "spam"
 
 
+class TranslationStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    NOT_NEEDED = "not_needed"  # already in the reader's language
+
+
 class Report(Base):
     __tablename__ = "reports"
 
@@ -91,6 +98,13 @@ class Report(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     staff_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Machine translation for officers, made by the translation jobs after the card is out.
+    translation_status: Mapped[str] = mapped_column(String(16), default=TranslationStatus.PENDING)
+    source_language: Mapped[str | None] = mapped_column(String(16))
+    translation: Mapped[str | None] = mapped_column(Text)
+    translation_note: Mapped[str | None] = mapped_column(String(64))  # why not translated
+    translation_pivot: Mapped[bool] = mapped_column(Boolean, default=False)
+    translation_agreement: Mapped[float | None] = mapped_column(Float)
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="report", cascade="all, delete-orphan", order_by="Attachment.id"
@@ -124,9 +138,40 @@ class ReporterLink(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
+class MessageAuthor(StrEnum):
+    OFFICER = "officer"
+    REPORTER = "reporter"
+
+
+class ReportMessage(Base):
+    """One message of the dialog about a report, in the writer's language and translated."""
+
+    __tablename__ = "report_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(16))
+    officer_id: Mapped[int | None] = mapped_column(BigInteger)  # officers are staff, not anonymous
+    officer_name: Mapped[str | None] = mapped_column(String(256))
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16))
+    translation_status: Mapped[str] = mapped_column(String(16), default=TranslationStatus.PENDING)
+    translation: Mapped[str | None] = mapped_column(Text)
+    translation_note: Mapped[str | None] = mapped_column(String(64))
+    translation_pivot: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # reached the other side
+    picked_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # read through /status
+    staff_message_id: Mapped[int | None] = mapped_column(BigInteger)  # where it stands in the staff chat
+
+
 class OutboxKind(StrEnum):
     CARD = "card"  # the report's card in the staff chat
     REPORT_TEXT = "report_text"  # a text too long for the card, as a reply to it
+    TRANSLATION = "translation"  # the machine translation (or why there is none), as a reply
+    TO_REPORTER = "to_reporter"  # an officer's message, translated, to an opted-in reporter
+    TO_STAFF = "to_staff"  # a reporter's answer, translated, as a reply to the card
+    STAFF_NOTE = "staff_note"  # "sent" or "waiting for pickup", as a reply to the officer
     ATTACHMENT = "attachment"  # one attachment, as a reply to the card
     CARD_UPDATE = "card_update"  # re-render the card after a status change
     REPORTER_NOTICE = "reporter_notice"  # tell an opted-in reporter about a status change
@@ -143,6 +188,7 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(32))
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(Integer)  # a report_messages row, for dialog kinds
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
     priority: Mapped[int] = mapped_column(Integer, default=1)  # 0 = urgent, first
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -15,7 +15,9 @@ from storage.models import (
     Preference,
     Report,
     ReporterLink,
+    ReportMessage,
     ReportStatus,
+    TranslationStatus,
 )
 
 OPEN_STATUSES = (ReportStatus.NEW, ReportStatus.ACKNOWLEDGED)
@@ -139,6 +141,47 @@ class OutboxRepository:
             .limit(1)
         )
         return count, oldest, last_error
+
+
+class MessageRepository:
+    """The dialog between officers and a reporter."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, message: ReportMessage) -> ReportMessage:
+        self._session.add(message)
+        await self._session.flush()
+        return message
+
+    async def get(self, message_id: int) -> ReportMessage | None:
+        return await self._session.get(ReportMessage, message_id)
+
+    async def of_report(self, report_id: int) -> list[ReportMessage]:
+        query = select(ReportMessage).where(ReportMessage.report_id == report_id).order_by(ReportMessage.id)
+        return list(await self._session.scalars(query))
+
+    async def report_of_staff_message(self, staff_message_id: int) -> int | None:
+        """Which report a message in the staff chat belongs to: its card or a posted answer."""
+        report_id = await self._session.scalar(select(Report.id).where(Report.staff_message_id == staff_message_id))
+        return report_id or await self._session.scalar(
+            select(ReportMessage.report_id).where(ReportMessage.staff_message_id == staff_message_id)
+        )
+
+
+class TranslationRepository:
+    """What the translation jobs still have to do."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def pending_reports(self, limit: int) -> list[Report]:
+        query = select(Report).where(Report.translation_status == TranslationStatus.PENDING).order_by(Report.id)
+        return list(await self._session.scalars(query.limit(limit)))
+
+    async def pending_messages(self, limit: int) -> list[ReportMessage]:
+        query = select(ReportMessage).where(ReportMessage.translation_status == TranslationStatus.PENDING)
+        return list(await self._session.scalars(query.order_by(ReportMessage.id).limit(limit)))
 
 
 class AuditRepository:

@@ -8,10 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repositories import (
     AuditRepository,
+    MessageRepository,
     OutboxRepository,
     PreferenceRepository,
     ReporterLinkRepository,
     ReportRepository,
+    TranslationRepository,
 )
 
 
@@ -21,6 +23,8 @@ class UnitOfWork:
     reporter_links: ReporterLinkRepository
     outbox: OutboxRepository
     audit: AuditRepository
+    messages: MessageRepository
+    translations: TranslationRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -34,6 +38,8 @@ class UnitOfWork:
         self.reporter_links = ReporterLinkRepository(self._session)
         self.outbox = OutboxRepository(self._session)
         self.audit = AuditRepository(self._session)
+        self.messages = MessageRepository(self._session)
+        self.translations = TranslationRepository(self._session)
         return self
 
     async def __aexit__(

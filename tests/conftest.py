@@ -31,10 +31,17 @@ SECRET_KEY = "test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def _refuse_internet(event: str, args: tuple) -> None:
-    """Offline means offline: any connection beyond loopback fails the test that made it."""
-    if event != "socket.connect" or not isinstance(args[1], tuple):
+    """Offline means offline: any connection or name lookup beyond loopback fails the test."""
+    if event == "socket.getaddrinfo":
+        host = args[0]
+    elif event == "socket.connect" and isinstance(args[1], tuple):
+        host = args[1][0]
+    else:
         return
-    host = args[1][0]
+    if isinstance(host, bytes):
+        host = host.decode()
+    if host is None:
+        return
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -116,6 +123,8 @@ def make_settings(tg: FakeTelegram, database_url: str) -> Callable[..., Settings
             "staff_messages_per_minute": 0,
             "delivery_retry_seconds": 0.05,
             "delivery_max_retry_seconds": 0.3,
+            # The translation worker (argostranslate) is exercised by its own tests.
+            "translation": False,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

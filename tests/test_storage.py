@@ -33,7 +33,7 @@ async def test_upgrade_head_from_empty_creates_the_schema(engine: AsyncEngine) -
         version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
         columns = await connection.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("preferences")})
     assert tables == {"alembic_version", "preferences", "reports", "attachments", "reporter_links", "outbox",
-                      "audit_events"}
+                      "audit_events", "report_messages"}
     assert version == head
     assert columns == {"pseudonym", "locale", "notice_accepted", "updated_at"}
 

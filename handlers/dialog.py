@@ -1,0 +1,138 @@
+"""The two-way dialog: officers write to a reporter, the reporter answers; neither learns who the
+other is. Messages are stored, translated by the translation jobs and delivered through the outbox.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from telegram import ForceReply, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.context import BotContext
+from bot.i18n import _, current_locale
+from bot.menus import main_menu
+from bot.reports import MAX_TEXT, add_dialog_message
+from handlers.staff import is_officer, refuse
+from storage.models import MessageAuthor, ReportMessage
+
+log = logging.getLogger(__name__)
+
+ANSWERING = 1
+# Prompts the "Message reporter" button posted, and the report each is for. In memory only:
+# after a restart, officers reply to the card itself.
+PROMPTS_KEY = "dialog_prompts"
+
+
+def _wake(context: BotContext) -> None:
+    context.services.translation_wakeup.set()
+    context.services.delivery_wakeup.set()
+
+
+async def officer_writes(update: Update, context: BotContext) -> None:
+    """A reply, in the staff chat, to a report's card, to a reporter's answer, or to a prompt."""
+    message = update.effective_message
+    replied_to = message.reply_to_message.message_id
+    report_id = await context.uow.messages.report_of_staff_message(replied_to)
+    report_id = report_id or context.bot_data.get(PROMPTS_KEY, {}).get(replied_to)
+    if report_id is None:
+        return  # officers talking among themselves
+    if not is_officer(update, context):
+        await refuse(update, "dialog")
+        return
+    report = await context.uow.reports.get(report_id)
+    officer = update.effective_user
+    await add_dialog_message(
+        context.uow, report,
+        ReportMessage(
+            author=MessageAuthor.OFFICER, officer_id=officer.id, officer_name=officer.full_name, body=message.text,
+            language=context.settings.officer_locale, staff_message_id=message.message_id,
+        ),
+        translate=context.settings.translation,
+    )  # fmt: skip
+    _wake(context)
+    log.info("officer_message report=%s", report.id)
+
+
+async def ask_officer(update: Update, context: BotContext) -> None:
+    """The card's "Message reporter" button: ask for the message as a reply to a prompt."""
+    if not is_officer(update, context):
+        await refuse(update, "button")
+        return
+    report_id = int(update.callback_query.data.rsplit(":", 1)[1])
+    await update.callback_query.answer()
+    prompt = await update.effective_chat.send_message(
+        _("Reply to this message with what you want to tell the reporter of report #{number}.", number=str(report_id)),
+        reply_markup=ForceReply(selective=True),
+    )
+    context.bot_data.setdefault(PROMPTS_KEY, {})[prompt.message_id] = report_id
+
+
+async def start_answer(update: Update, context: BotContext) -> int:
+    """The reporter's "Answer" button; it is signed for this report and this person."""
+    query = update.callback_query
+    report_id, token = query.data.split(":")[1:]
+    expected = context.services.keys.answer_token(int(report_id), update.effective_user.id)
+    if not hmac.compare_digest(token, expected):
+        log.warning("answer_button_refused")
+        await query.answer(_("This button no longer works. Please send /start."), show_alert=True)
+        return ConversationHandler.END
+    context.services.answering[context.pseudonym(update.effective_user)] = int(report_id)
+    await query.answer()
+    await update.effective_chat.send_message(
+        _("Write your answer, or more information, for the officers. You can write in any language.")
+    )
+    return ANSWERING
+
+
+async def answer_written(update: Update, context: BotContext) -> int:
+    text = update.effective_message.text
+    if len(text) > MAX_TEXT:
+        await update.effective_message.reply_text(
+            _("This is too long. Please send at most {limit} characters.", limit=MAX_TEXT)
+        )
+        return ANSWERING
+    report_id = context.services.answering.pop(context.pseudonym(update.effective_user), None)
+    report = await context.uow.reports.get(report_id) if report_id else None
+    if report is None:  # deleted by retention meanwhile
+        await update.effective_message.reply_text(_("This report no longer exists."), reply_markup=main_menu())
+        return ConversationHandler.END
+    await add_dialog_message(
+        context.uow, report,
+        ReportMessage(author=MessageAuthor.REPORTER, body=text, language=current_locale()),
+        translate=context.settings.translation,
+    )  # fmt: skip
+    _wake(context)
+    log.info("reporter_message report=%s", report.id)
+    await update.effective_message.reply_text(_("Sent to the officers. Thank you."), reply_markup=main_menu())
+    return ConversationHandler.END
+
+
+async def cancel_answer(update: Update, context: BotContext) -> int:
+    context.services.answering.pop(context.pseudonym(update.effective_user), None)
+    await update.effective_message.reply_text(_("Cancelled."), reply_markup=main_menu())
+    return ConversationHandler.END
+
+
+def handlers(staff_chat_id: int) -> list[BaseHandler]:
+    private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
+    return [
+        MessageHandler(filters.Chat(staff_chat_id) & filters.REPLY & filters.TEXT & ~filters.COMMAND, officer_writes),
+        CallbackQueryHandler(ask_officer, pattern=r"^staff:msg:\d{1,12}$"),
+        ConversationHandler(
+            entry_points=[CallbackQueryHandler(start_answer, pattern=r"^ans:\d{1,12}:[0-9a-f]{16}$")],
+            states={ANSWERING: [MessageHandler(private_text, answer_written)]},
+            fallbacks=[CommandHandler("cancel", cancel_answer)],
+            allow_reentry=True,
+            conversation_timeout=1800,
+            name="answer",
+        ),
+    ]
