@@ -49,7 +49,7 @@ def language_code(locale: str) -> str:
 
 class Translator:
     def __init__(self, directory: Path, languages: list[str], timeout: float) -> None:
-        self._directory, self._timeout = directory, timeout
+        self._directory, self.timeout = directory, timeout
         self._languages = sorted({language_code(locale) for locale in languages})
         self._lock = asyncio.Lock()
         self._process: asyncio.subprocess.Process | None = None
@@ -70,20 +70,21 @@ class Translator:
     async def pairs(self) -> dict[str, list[list[str]]]:
         return await self._ask({"op": "pairs"})
 
+    @property
+    def worker_pid(self) -> int | None:
+        """The worker's process id while it runs, for monitoring."""
+        running = self._process is not None and self._process.returncode is None
+        return self._process.pid if running else None
+
     async def close(self) -> None:
         async with self._lock:
             await self._stop("closing")
 
     async def _ask(self, request: dict) -> dict:
         async with self._lock:  # one worker, however many first calls arrive together
-            if self._process is None or self._process.returncode is not None:
-                await self._start()
-            job = next(self._ids)
-            future = self._pending[job] = asyncio.get_running_loop().create_future()
-            self._process.stdin.write((json.dumps({"id": job, **request}) + "\n").encode())
-            await self._process.stdin.drain()
+            job, future = await self._submit(request)
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(self.timeout):
                 answer = await future
         except TimeoutError:
             log.warning("translation_timeout op=%s; restarting the worker", request["op"])
@@ -94,7 +95,25 @@ class Translator:
             self._pending.pop(job, None)
         if "error" in answer:
             raise TranslationUnavailable(answer["error"])
+        answer.pop("id")
         return answer
+
+    async def _submit(self, request: dict) -> tuple[int, asyncio.Future[dict]]:
+        """Hand a job to the worker, starting one if none runs; a worker that died since its
+        last answer is noticed here and replaced once."""
+        for _attempt in range(2):
+            if self._process is None or self._process.returncode is not None:
+                await self._start()
+            job = next(self._ids)
+            future = self._pending[job] = asyncio.get_running_loop().create_future()
+            try:
+                self._process.stdin.write((json.dumps({"id": job, **request}) + "\n").encode())
+                await self._process.stdin.drain()
+                return job, future
+            except (ConnectionResetError, BrokenPipeError):
+                self._pending.pop(job)
+                await self._stop("gone")
+        raise TranslationUnavailable("worker_stopped")
 
     async def _start(self) -> None:
         """Start the worker and wait until it has warmed up (loaded its libraries)."""
@@ -120,12 +139,17 @@ class Translator:
             future = self._pending.get(answer.get("id"))
             if future and not future.done():
                 future.set_result(answer)
-        # The worker exited (crashed, killed, out of memory): every job in flight fails now.
+        # The worker exited (crashed, killed, out of memory): the next job starts a new one, and
+        # every job in flight fails now.
+        crashed = process is self._process
+        if crashed:
+            self._process = None
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(TranslationUnavailable("worker_stopped"))
-        if process is self._process:
-            log.warning("translation_worker_stopped code=%s", await process.wait())
+        code = await process.wait()
+        if crashed:
+            log.warning("translation_worker_stopped code=%s", code)
 
     async def _stop(self, why: str) -> None:
         process, self._process = self._process, None

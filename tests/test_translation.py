@@ -1,0 +1,141 @@
+"""The translation worker through its client: real argostranslate on tiny real packages.
+
+The packages are built at test time (tests/argos_package.py) with random weights, so their output
+is nonsense; what is tested is the pipeline: install, sentence splitting offline, translation,
+pivoting, refusals, timeouts, crashes and restarts. The worker is a separate process; this one
+never imports argostranslate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import zipfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.translation import TranslationUnavailable, Translator
+from tests.argos_package import build_argos_package
+
+LANGUAGES = ["en", "es", "ar"]
+
+
+@pytest.fixture(scope="session")
+def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    directory = tmp_path_factory.mktemp("argos")
+    built = {f"{a}_{b}": build_argos_package(directory, a, b) for a, b in (("es", "en"), ("en", "es"), ("ar", "en"))}
+    built["fr_en_unsafe"] = build_argos_package(directory / "unsafe", "fr", "en", with_minisbd=False)
+    return built
+
+
+def install(translation_dir: Path, *archives: Path) -> None:
+    for archive in archives:
+        with zipfile.ZipFile(archive) as package:
+            package.extractall(translation_dir / "packages")
+
+
+@pytest.fixture
+async def translator(tmp_path: Path) -> AsyncIterator[Translator]:
+    translator = Translator(tmp_path / "translation", LANGUAGES, timeout=60)
+    yield translator
+    await translator.close()
+
+
+async def test_a_text_is_translated_offline_and_checked_by_a_round_trip(translator, tmp_path, packages) -> None:
+    install(tmp_path / "translation", packages["es_en"], packages["en_es"])
+    result = await translator.translate("Hola. Esto es una prueba.", "es", "en")
+    assert result.text.strip() and (result.source, result.target, result.pivot) == ("es", "en", False)
+    assert result.agreement is not None and 0 <= result.agreement <= 1
+    assert "argostranslate" not in sys.modules and "torch" not in sys.modules
+
+
+async def test_a_pair_without_a_direct_model_goes_through_english(translator, tmp_path, packages) -> None:
+    install(tmp_path / "translation", packages["ar_en"], packages["en_es"])
+    result = await translator.translate("مرحبا. هذا اختبار.", "ar", "es", check=False)
+    assert result.pivot and result.text.strip()
+    assert (await translator.pairs())["pairs"] == [["ar", "en"], ["en", "es"]]
+
+
+async def test_a_missing_pair_is_refused_with_a_reason(translator, tmp_path, packages) -> None:
+    install(tmp_path / "translation", packages["es_en"])
+    with pytest.raises(TranslationUnavailable) as refused:
+        await translator.translate("Habari", "sw", "en")
+    assert refused.value.reason == "no_model"
+
+
+async def test_a_package_that_would_go_online_is_never_used(translator, tmp_path, packages) -> None:
+    install(tmp_path / "translation", packages["fr_en_unsafe"])
+    assert (await translator.pairs()) == {"pairs": [], "unsafe": [["fr", "en"]]}
+    with pytest.raises(TranslationUnavailable) as refused:
+        await translator.translate("Bonjour. Ceci est un essai.", "fr", "en")
+    assert refused.value.reason == "unsafe_package"
+    # argostranslate would have fetched a sentence splitter into its data folder: nothing is there.
+    assert not list((tmp_path / "translation" / "data").rglob("*.onnx*"))
+
+
+async def test_a_timeout_restarts_the_worker(translator, tmp_path, packages) -> None:
+    install(tmp_path / "translation", packages["es_en"])
+    await translator.pairs()  # warmed up
+    first = translator.worker_pid
+    translator.timeout = 1e-6
+    with pytest.raises(TranslationUnavailable) as late:
+        await translator.translate("Hola. Esto es una prueba.", "es", "en")
+    assert late.value.reason == "timeout"
+    assert translator.worker_pid is None  # killed, not left running
+    translator.timeout = 60
+    assert (await translator.translate("Hola.", "es", "en", check=False)).text
+    assert translator.worker_pid not in (None, first)
+
+
+async def test_a_crashed_worker_fails_its_job_and_is_replaced(translator, tmp_path, packages) -> None:
+    install(tmp_path / "translation", packages["es_en"])
+    await translator.pairs()
+    crashed = translator.worker_pid
+    os.kill(crashed, signal.SIGSTOP)  # hold it, so the next job is surely in flight
+    job = asyncio.create_task(translator.translate("Hola.", "es", "en"))
+    await asyncio.sleep(0.2)
+    os.kill(crashed, signal.SIGKILL)
+    with pytest.raises(TranslationUnavailable) as stopped:
+        await job
+    assert stopped.value.reason == "worker_stopped"
+    assert (await translator.translate("Hola.", "es", "en", check=False)).text
+    assert translator.worker_pid != crashed
+
+
+async def test_concurrent_first_calls_start_one_worker(translator, tmp_path, packages) -> None:
+    install(tmp_path / "translation", packages["es_en"])
+    results = await asyncio.gather(*(translator.translate(f"Hola {n}.", "es", "en", check=False) for n in range(5)))
+    assert all(r.text for r in results)
+    found = subprocess.run(["pgrep", "-P", str(os.getpid()), "-f", "bot[.]translation_worker"], capture_output=True, text=True)
+    children = [int(pid) for pid in found.stdout.split()]
+    assert children == [translator.worker_pid]
+
+
+async def test_packages_installed_while_running_are_picked_up(translator, tmp_path, packages) -> None:
+    with pytest.raises(TranslationUnavailable):
+        await translator.translate("Hola.", "es", "en")
+    install(tmp_path / "translation", packages["es_en"])
+    assert (await translator.translate("Hola.", "es", "en", check=False)).text
+    shutil.rmtree(tmp_path / "translation" / "packages")
+    (tmp_path / "translation" / "packages").mkdir()
+    with pytest.raises(TranslationUnavailable):  # and a removed one is no longer used
+        await translator.translate("Hola otra vez.", "es", "en")
+
+
+@pytest.mark.parametrize(
+    ("text", "chosen", "detected"),
+    [
+        ("Hola, buenos días. ¿Cómo está usted hoy? Quiero contarles algo.", "en", "es"),
+        ("Good morning, I would like to tell you about something that happened.", "ar", "en"),
+        ("سلام دا یوه ازموینه ده چې موږ یې کوو", "ps", "ps"),  # lingua has no Pashto: never a lookalike
+        ("12 34 56 78", "ar", "ar"),  # nothing to go on: the chosen language stands
+    ],
+)
+async def test_detection_falls_back_to_the_chosen_language(translator, text, chosen, detected) -> None:
+    assert await translator.detect(text, chosen) == detected
