@@ -6,20 +6,29 @@ import argparse
 import asyncio
 import os
 import sys
+import tempfile
 from datetime import datetime
+from http.client import HTTPException
 from importlib.metadata import version
 from pathlib import Path
+from time import perf_counter
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, TelegramError
 
+from bot import translation_packages as packages
 from bot.config import ConfigError, Settings, load_settings
 from bot.crypto import new_secret_key
-from bot.i18n import CatalogError, I18n
+from bot.i18n import CatalogError, I18n, available_locales
 from bot.logs import configure_logging
+from bot.translation import TranslationUnavailable, Translator, language_code
 
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 1
+
+# Overridden by the ARGOS_PACKAGE_INDEX environment variable (a mirror, or a file:// copy).
+ARGOS_PACKAGE_INDEX = "https://raw.githubusercontent.com/argosopentech/argospm-index/main/index.json"
+CHECK_SENTENCE = "Someone is selling drugs near the school every evening. Please send a patrol."
 
 ENV_TEMPLATE = """\
 # outreach-bot configuration. Every variable is explained in the README.
@@ -94,6 +103,24 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="start the bot (long polling); Ctrl-C stops it")
     run.set_defaults(command=run_command)
+
+    translations = commands.add_parser("translations", help="offline machine translation packages (Argos Translate)")
+    translation_commands = translations.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    listing = translation_commands.add_parser(
+        "list", help="installed language pairs, and which of the bot's languages officers cannot read yet"
+    )
+    listing.set_defaults(command=translations_list_command)
+    install = translation_commands.add_parser(
+        "install", help="install a package: FROM TO from the Argos index, or --from-file without internet"
+    )
+    install.add_argument("source", nargs="?", metavar="FROM", help="language code to translate from, e.g. es")
+    install.add_argument("target", nargs="?", metavar="TO", help="language code to translate into, e.g. en")
+    install.add_argument("--from-file", type=Path, metavar="PKG.argosmodel", help="install this package file")
+    install.set_defaults(command=translations_install_command)
+    check_pairs = translation_commands.add_parser(
+        "check", help="translate a test sentence with every installed pair and time it"
+    )
+    check_pairs.set_defaults(command=translations_check_command)
     return parser
 
 
@@ -183,6 +210,148 @@ def run_command(args: argparse.Namespace) -> int:
     except (SQLAlchemyError, OSError) as exc:
         raise _database_failure(settings, exc) from None
     return 0
+
+
+def translations_list_command(args: argparse.Namespace) -> int:
+    settings = _settings(args.env_file)
+    installed = packages.installed(settings.translation_dir)
+    folder = packages.packages_dir(settings.translation_dir)
+    print(f"Translation packages in {folder}:" if installed else f"No translation packages in {folder}.")
+    for package in installed:
+        names = f"{package.from_name} → {package.to_name} {package.version}".strip() if package.from_code else ""
+        pair = f"{package.from_code} → {package.to_code}" if package.from_code else "?"
+        print("  " + "  ".join(part for part in (pair, names, package.folder.name, package.problem or "") if part))
+    officers = language_code(settings.officer_locale)
+    pairs = packages.usable_pairs(installed)
+    languages = sorted({language_code(locale) for locale in available_locales()} - {officers})
+    print(f"Officers read {officers} (OFFICER_LOCALE). For each language of the bot, reports / officers' replies:")
+    for code in languages:
+        to, back = packages.route(pairs, code, officers), packages.route(pairs, officers, code)
+        print(f"  {code} → {officers}: {packages.describe_route(to)};  {officers} → {code}: {packages.describe_route(back)}")
+    no_path = [code for code in languages if packages.route(pairs, code, officers) is None]
+    no_reply = [code for code in languages if packages.route(pairs, officers, code) is None]
+    if no_path:
+        print(f"No path to {officers} from: {', '.join(no_path)}. "
+              f"Install one, e.g. `outreach-bot translations install {no_path[0]} {officers}`.")
+    else:
+        print(f"Every language of the bot has a path to {officers}.")
+    if no_reply:
+        print(f"Officers' replies cannot be translated into: {', '.join(no_reply)}.")
+    return 0
+
+
+def translations_install_command(args: argparse.Namespace) -> int:
+    settings = _settings(args.env_file)
+    if args.from_file and (args.source or args.target):
+        raise Failure(["give FROM TO, or --from-file PKG.argosmodel, not both"], EXIT_CONFIG)
+    if args.from_file:
+        _install_package(args.from_file, settings)
+        return 0
+    if not (args.source and args.target):
+        raise Failure(["give FROM TO (e.g. `es en`), or --from-file PKG.argosmodel"], EXIT_CONFIG)
+    wanted = (language_code(args.source), language_code(args.target))
+    link = _index_link(os.environ.get("ARGOS_PACKAGE_INDEX", ARGOS_PACKAGE_INDEX), *wanted)
+    settings.translation_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=settings.translation_dir, prefix=".download-") as scratch:
+        archive = Path(scratch) / (link.rsplit("/", 1)[-1] or "package.argosmodel")
+        _download(link, archive)
+        _install_package(archive, settings, expect=wanted)
+    return 0
+
+
+def translations_check_command(args: argparse.Namespace) -> int:
+    settings = _settings(args.env_file)
+    installed = packages.installed(settings.translation_dir)
+    for package in installed:
+        if package.problem:
+            print(f"skipped {package.folder.name}: {package.problem}")
+    if any(package.broken for package in installed):
+        print("No pair was checked: the translation worker cannot load packages until the broken folder is removed.")
+        return EXIT_UNAVAILABLE
+    pairs = sorted(packages.usable_pairs(installed))
+    if not pairs:
+        print("No usable translation pair is installed; see `outreach-bot translations list`.")
+        return 0
+    failed = asyncio.run(_check_pairs(settings, pairs))
+    return EXIT_UNAVAILABLE if failed else 0
+
+
+
+def _install_package(path: Path, settings: Settings, expect: tuple[str, str] | None = None) -> None:
+    try:
+        package, replaced = packages.install_archive(path, settings.translation_dir, expect)
+    except packages.PackageError as exc:
+        raise Failure([f"not installed: {exc}"], EXIT_CONFIG) from None
+    except OSError as exc:
+        raise Failure([f"not installed: cannot write to {settings.translation_dir} ({exc.strerror or type(exc).__name__})"], EXIT_UNAVAILABLE) from None
+    print(f"Installed {package.from_code} → {package.to_code} ({package.from_name} → {package.to_name}, "
+          f"version {package.version or '?'}) in {package.folder}.")
+    if replaced:
+        # The worker reloads when the set of pairs changes, not when one is replaced in place.
+        print(f"Replaced: {', '.join(replaced)}. A running bot keeps a model it already loaded: restart it to use this one.")
+    else:
+        print("A running bot's translation worker picks it up by itself.")
+
+
+def _index_link(url: str, source: str, target: str) -> str:
+    try:
+        index = packages.fetch_index(url)
+    except (OSError, ValueError, HTTPException) as exc:
+        raise Failure([f"cannot read the Argos package index at {url} ({_reason(exc)}); without internet, "
+                       f"copy a .argosmodel here and use `outreach-bot translations install --from-file PKG.argosmodel`"],
+                      EXIT_UNAVAILABLE) from None
+    entry = packages.find_in_index(index, source, target)
+    if entry is None:
+        raise Failure([f"the Argos package index at {url} has no package from {source} to {target}"], EXIT_CONFIG)
+    return entry["links"][0]
+
+
+def _download(link: str, destination: Path) -> None:
+    def progress(done: int, total: int | None) -> None:
+        if total:
+            bar = "#" * (30 * done // total)
+            print(f"\r{destination.name} [{bar:<30}] {done:,}/{total:,} bytes", end="", file=sys.stderr, flush=True)
+        else:
+            print(f"\r{destination.name} {done:,} bytes", end="", file=sys.stderr, flush=True)
+
+    try:
+        packages.download(link, destination, progress)
+    except (OSError, ValueError, HTTPException) as exc:
+        print(file=sys.stderr)
+        raise Failure([f"cannot download {link} ({_reason(exc)}); without internet, use "
+                       f"`outreach-bot translations install --from-file PKG.argosmodel`"], EXIT_UNAVAILABLE) from None
+    print(file=sys.stderr)
+
+
+def _reason(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)  # URLError wraps the socket error
+    return type(reason).__name__ if isinstance(reason, BaseException) else str(reason or type(exc).__name__)
+
+
+async def _check_pairs(settings: Settings, pairs: list[tuple[str, str]]) -> int:
+    """Translate CHECK_SENTENCE with each pair through the real worker; returns how many failed."""
+    translator = Translator(settings.translation_dir, list(available_locales()), settings.translation_timeout_seconds)
+    failed = 0
+    try:
+        started = perf_counter()
+        try:
+            await translator.pairs()  # start the worker first, so its start-up is not timed as a pair
+        except TranslationUnavailable as exc:
+            print(f"The translation worker did not start ({exc.reason}); no pair was checked.")
+            return len(pairs)
+        print(f"Translation worker started in {perf_counter() - started:.1f} s. Test sentence: {CHECK_SENTENCE!r}")
+        for source, target in pairs:
+            started = perf_counter()
+            try:
+                result = await translator.translate(CHECK_SENTENCE, source, target, check=False)
+            except TranslationUnavailable as exc:
+                failed += 1
+                print(f"  {source} → {target}  FAILED: {exc.reason}")
+                continue
+            print(f"  {source} → {target}  {perf_counter() - started:.2f} s  {result.text[:60]!r}")
+    finally:
+        await translator.close()
+    return failed
 
 
 def _settings(env_file: Path) -> Settings:

@@ -87,7 +87,9 @@ class Worker:
         return translation
 
     def _packages_signature(self) -> tuple:
-        return tuple(sorted(str(p) for p in self._package.get_installed_packages()))
+        """Each package folder's identity: a reinstalled pair has the same name but a new folder."""
+        folders = (pkg.package_path.stat() for pkg in self._package.get_installed_packages())
+        return tuple(sorted((folder.st_ino, folder.st_mtime_ns) for folder in folders))
 
     def _reload_if_packages_changed(self) -> None:
         """argostranslate caches languages and loaded models for the life of the process; drop

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import uuid
+import zipfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,25 @@ async def database_bytes(database_url: str) -> bytes:
     output, _ = await dump.communicate()
     assert dump.returncode == 0, "pg_dump failed"
     return output
+
+
+# --- offline translation packages --------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny but real Argos packages (random weights), built once per test run."""
+    from tests.argos_package import build_argos_package
+
+    directory = tmp_path_factory.mktemp("argos")
+    built = {f"{a}_{b}": build_argos_package(directory, a, b) for a, b in (("es", "en"), ("en", "es"), ("ar", "en"))}
+    built["fr_en_unsafe"] = build_argos_package(directory / "unsafe", "fr", "en", with_minisbd=False)
+    return built
+
+
+def install_packages(translation_dir: Path, *archives: Path) -> None:
+    for archive in archives:
+        with zipfile.ZipFile(archive) as package:
+            package.extractall(translation_dir / "packages")
 
 
 # --- the bot over a fake Bot API -----------------------------------------------------------

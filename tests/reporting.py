@@ -67,6 +67,13 @@ def staff_chat(tg: FakeTelegram) -> dict:
     return tg.group_chat(STAFF_CHAT_ID, "Officers")
 
 
+async def card_recorded(sessions: async_sessionmaker[AsyncSession], number: int) -> None:
+    """Until the bot has recorded where report `number`'s card stands in the staff chat."""
+    from storage.models import Report
+
+    await settled(sessions, Report, lambda found: any(r.id == number and r.staff_message_id for r in found))
+
+
 async def card_of(tg: FakeTelegram, number: int) -> Call:
     """The card of report `number` as the staff chat received it (refused attempts do not count)."""
     return await tg.wait_for(

@@ -14,30 +14,15 @@ import shutil
 import signal
 import subprocess
 import sys
-import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.translation import TranslationUnavailable, Translator
-from tests.argos_package import build_argos_package
+from tests.conftest import install_packages as install
 
 LANGUAGES = ["en", "es", "ar"]
-
-
-@pytest.fixture(scope="session")
-def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    directory = tmp_path_factory.mktemp("argos")
-    built = {f"{a}_{b}": build_argos_package(directory, a, b) for a, b in (("es", "en"), ("en", "es"), ("ar", "en"))}
-    built["fr_en_unsafe"] = build_argos_package(directory / "unsafe", "fr", "en", with_minisbd=False)
-    return built
-
-
-def install(translation_dir: Path, *archives: Path) -> None:
-    for archive in archives:
-        with zipfile.ZipFile(archive) as package:
-            package.extractall(translation_dir / "packages")
 
 
 @pytest.fixture
