@@ -158,6 +158,7 @@ UNTRANSLATED_REASONS = {
     "timeout": N_("the translation took too long"),
     "worker_stopped": N_("the translation service stopped; it has been restarted"),
 }
+TELEGRAM_LIMIT = 4096
 MESSAGE_PART = 3500  # leaves room for the heading within Telegram's 4,096 characters
 # Below this share of words surviving the round trip (there and back), officers are warned.
 ROUND_TRIP_WARNING = 0.35
@@ -210,7 +211,18 @@ def dialog_messages(heading: str, message: ReportMessage, *, with_original: bool
             parts += original
     elif message.translation_note:
         parts[-1] += "\n<i>" + _("Not translated: {reason}.", reason=untranslated(message.translation_note)) + "</i>"
-    return parts
+    return _joined(parts)
+
+
+def _joined(parts: list[str]) -> list[str]:
+    """Neighbouring parts that fit one message together are sent as one."""
+    joined: list[str] = []
+    for part in parts:
+        if joined and len(joined[-1]) + len(part) + 2 <= TELEGRAM_LIMIT:
+            joined[-1] += "\n\n" + part
+        else:
+            joined.append(part)
+    return joined
 
 
 def officer_heading(report_id: int, message: ReportMessage, names_visible: bool) -> str:
