@@ -24,7 +24,15 @@ async def community_help(update: Update, context: BotContext) -> None:
 
 async def staff_help(update: Update, context: BotContext) -> None:
     """List the officers' commands."""
-    text = _("Commands for officers:") + "\n\n" + command_list(STAFF_COMMANDS)
+    text = "\n\n".join(
+        [
+            _("Commands for officers:") + "\n\n" + command_list(STAFF_COMMANDS),
+            _(
+                "To write to a reporter, reply to their report's card or press Message reporter. "
+                "They never learn who you are, and you never learn who they are."
+            ),
+        ]
+    )
     await update.effective_message.reply_text(text)
 
 

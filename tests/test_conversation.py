@@ -232,6 +232,7 @@ async def test_the_staff_chat_gets_the_officer_help(bot: RunningBot, tg: FakeTel
     reply = await bot.say(user(20, "es"), "/help", chat=staff)
     # OFFICER_LOCALE (en), not the officer's own client language.
     assert reply.params["text"].startswith("Commands for officers:")
+    assert "reply to their report's card or press Message reporter" in reply.params["text"]
     assert not tg.calls_to("leaveChat")
 
 
