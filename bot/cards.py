@@ -194,7 +194,7 @@ def split_text(text: str, limit: int) -> list[str]:
         cut = next((at for at in cuts if at > limit // 2), limit)
         parts.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
-    return [*parts, text]
+    return [*parts, text.rstrip()]
 
 
 def dialog_messages(heading: str, message: ReportMessage, *, with_original: bool) -> list[str]:

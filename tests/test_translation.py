@@ -124,3 +124,17 @@ async def test_packages_installed_while_running_are_picked_up(translator, tmp_pa
 )
 async def test_detection_falls_back_to_the_chosen_language(translator, text, chosen, detected) -> None:
     assert await translator.detect(text, chosen) == detected
+
+
+async def test_a_reinstalled_model_replaces_the_one_in_memory(translator, tmp_path) -> None:
+    from tests.argos_package import build_argos_package
+
+    directory = tmp_path / "translation"
+    first, second = (build_argos_package(tmp_path / f"build{seed}", "es", "en", seed=seed) for seed in (1, 2))
+    install(directory, first)
+    before = (await translator.translate("Hola. Esto es una prueba.", "es", "en", check=False)).text
+    [folder] = (directory / "packages").iterdir()
+    shutil.rmtree(folder)  # what `outreach-bot translations install` does: same pair, new folder
+    install(directory, second)
+    after = (await translator.translate("Hola. Esto es una prueba.", "es", "en", check=False)).text
+    assert before != after
