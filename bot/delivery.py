@@ -11,7 +11,6 @@ was removed) keeps everything queued and is retried; network errors and 5xx back
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile,
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.background import WakeableLoop
 from bot.cards import (
     CardFields,
     dialog_messages,
@@ -60,35 +60,17 @@ class Pace:
         self._next = max(self._next, self._clock()) + self._interval
 
 
-class DeliveryLoop:
+class DeliveryLoop(WakeableLoop):
     def __init__(self, bot: Bot, services: Services) -> None:
+        super().__init__("delivery", services.delivery_wakeup, services.settings.delivery_retry_seconds)
         self._bot, self._services = bot, services
         self._settings = services.settings
         self._pace = Pace(self._settings.staff_messages_per_minute)
         self._staff_paused_until = 0.0
         self._staff_blocked = False
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="delivery")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        wakeup = self._services.delivery_wakeup
-        while True:
-            wakeup.clear()
-            try:
-                delay = await self.drain()
-            except Exception as exc:  # the database is down, say: keep trying, never stop
-                log.error("delivery_failed error=%s", type(exc).__name__)
-                delay = self._settings.delivery_retry_seconds
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), timeout=max(delay, 0.01))
+    async def work(self) -> float:
+        return await self.drain()
 
     async def drain(self) -> float:
         """Deliver everything that is due; return how long to wait before looking again."""

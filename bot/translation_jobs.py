@@ -7,10 +7,9 @@ waits on translation, the card never outgrows a message, and each part is delive
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
+from bot.background import WakeableLoop
 from bot.context import Services
 from bot.reports import queue_dialog_delivery
 from bot.translation import TranslationUnavailable, Translator, language_code
@@ -30,32 +29,19 @@ BATCH = 5
 IDLE_SECONDS = 60.0
 
 
-class TranslationJobs:
+class TranslationJobs(WakeableLoop):
     def __init__(self, services: Services, translator: Translator) -> None:
+        super().__init__("translation_jobs", services.translation_wakeup, IDLE_SECONDS)
         self._services, self._translator = services, translator
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="translation-jobs")
+    async def work(self) -> float:
+        while await self.run_once():
+            pass
+        return IDLE_SECONDS
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await super().stop()
         await self._translator.close()
-
-    async def _run(self) -> None:
-        wakeup = self._services.translation_wakeup
-        while True:
-            wakeup.clear()
-            try:
-                while await self.run_once():
-                    pass
-            except Exception as exc:  # the database is down, say: keep trying, never stop
-                log.error("translation_jobs_failed error=%s", type(exc).__name__)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), timeout=IDLE_SECONDS)
 
     async def run_once(self) -> bool:
         """Translate what is waiting; True if there may be more."""
