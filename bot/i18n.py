@@ -136,7 +136,9 @@ def compile_catalog(po_path: Path) -> NullTranslations:
 def native_name(locale: str) -> str:
     """A language's name in itself (`Español`, `العربية`), from CLDR where it knows the locale."""
     try:
-        name = Locale.parse(locale).get_display_name(locale) or locale
+        parsed = Locale.parse(locale)
+        # CLDR names some locales in their own right (fa_AF is Dari, zh_Hans 简体中文).
+        name = parsed.languages.get(locale) or parsed.get_display_name(locale) or locale
     except (UnknownLocaleError, ValueError):
         return locale
     return name[:1].upper() + name[1:]
@@ -147,6 +149,19 @@ def _is_right_to_left(locale: str) -> bool:
         return Locale.parse(locale).character_order == "right-to-left"
     except (UnknownLocaleError, ValueError):
         return False
+
+
+# Telegram's language_code values whose shipped locale the general rule would not find.
+ALIASES = {
+    "tl": "fil",  # Tagalog: the Filipino catalog
+    "prs": "fa_AF",  # Dari
+    "zh": "zh_Hans",
+    "zh-cn": "zh_Hans",
+    "zh-sg": "zh_Hans",
+    "zh-tw": "zh_Hant",
+    "zh-hk": "zh_Hant",
+    "zh-mo": "zh_Hant",
+}
 
 
 def candidates(language_code: str) -> list[str]:
@@ -191,7 +206,10 @@ class I18n:
 
     def negotiate(self, language_code: str | None) -> str:
         """Telegram's language_code, narrowed to a shipped locale, or the default."""
-        for candidate in candidates(language_code or ""):
+        code = (language_code or "").replace("_", "-").lower()
+        if code in ALIASES and ALIASES[code] in self._active:
+            return ALIASES[code]
+        for candidate in candidates(code):
             if candidate in self._active:
                 return candidate
         return self.default_locale

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import shutil
 from collections import Counter
@@ -119,3 +120,97 @@ def test_adding_a_catalog_adds_a_language(tmp_path: Path) -> None:
     assert "pt" in i18n.locales
     assert ("pt", "Português") in i18n.picker_entries()
     assert i18n.negotiate("pt-br") == "pt"
+
+
+# --- review status, scripts, glossary -------------------------------------------------------
+
+README = LOCALES_DIR.parent / "README.md"
+GLOSSARY = LOCALES_DIR / "glossary.csv"
+TERMS = ("report", "anonymous", "officer", "police", "privacy", "emergency", "receipt code", "status",
+         "attachment", "location", "cancel")  # fmt: skip
+# Buttons whose label is the glossary term itself, so the term must appear in them.
+TERM_BUTTONS = {"cancel": "Cancel", "privacy": "Privacy"}
+
+SCRIPTS = {
+    "Arabic": ("ar", "fa", "fa_AF", "ps", "ur", "ckb"),
+    "Han": ("zh_Hans", "zh_Hant"),
+    "Ethiopic": ("am", "ti"),
+    "Myanmar": ("my",),
+    "Khmer": ("km",),
+    "Devanagari": ("hi", "ne"),
+    "Bengali": ("bn",),
+    "Gurmukhi": ("pa",),
+    "Hangul": ("ko",),
+    "Cyrillic": ("ru", "uk"),
+}
+LETTERS = {
+    "Arabic": "\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff",
+    "Han": "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff",
+    "Ethiopic": "\u1200-\u139f\u2d80-\u2ddf\uab00-\uab2f",
+    "Myanmar": "\u1000-\u109f\ua9e0-\ua9ff\uaa60-\uaa7f",
+    "Khmer": "\u1780-\u17ff\u19e0-\u19ff",
+    "Devanagari": "\u0900-\u097f\ua8e0-\ua8ff",
+    "Bengali": "\u0980-\u09ff",
+    "Gurmukhi": "\u0a00-\u0a7f",
+    "Hangul": "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af",
+    "Cyrillic": "\u0400-\u04ff",
+    "Latin": "A-Za-z\u00c0-\u024f\u1e00-\u1eff",
+}
+# Not words of the language: placeholders, commands, URLs, the sample receipt code, names.
+NOT_WORDS = re.compile(r"\{\w+\}|/\w+|https?://\S+|[0-9A-Z]{4}(?:-[0-9A-Z]{4}){3}|\b(?:Telegram|GPS|MB|km|MiniSBD)\b")
+
+
+def script_of(locale: str) -> str:
+    return next((script for script, locales in SCRIPTS.items() if locale in locales), "Latin")
+
+
+def review_status(locale: str) -> str | None:
+    found = re.search(r"^# Review-Status: (\w+)$", load(po_path(locale)).header_comment, re.M)
+    return found.group(1) if found else None
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_catalog_header_says_how_it_was_made_and_whether_it_was_reviewed(locale: str) -> None:
+    header = load(po_path(locale)).header_comment
+    assert re.search(r"^# Produced-By: \S.+$", header, re.M)
+    assert review_status(locale) in ({"source"} if locale == "en" else {"draft", "reviewed"})
+
+
+def test_the_readme_lists_every_language_with_its_review_status() -> None:
+    listed = dict(re.findall(r"^\| `(\w+)` \| [^|]+ \| (source|draft|reviewed) \|$", README.read_text(), re.M))
+    assert listed == {locale: review_status(locale) for locale in LOCALES}
+
+
+@pytest.mark.parametrize("locale", [locale for locale in LOCALES if locale != "en"])
+def test_translations_are_written_in_the_locales_script(locale: str) -> None:
+    """English left behind, or the wrong script, shows up as letters outside the locale's script."""
+    script = script_of(locale)
+    in_script = re.compile(f"[{LETTERS[script]}]")
+    stray = []
+    for message in load(po_path(locale)):
+        for translated in forms(message.string) if message.id else ():
+            letters = [c for c in NOT_WORDS.sub("", translated) if c.isalpha()]
+            if len(letters) >= 3 and sum(bool(in_script.match(c)) for c in letters) / len(letters) < 0.8:
+                stray.append(translated)
+    assert stray == []
+    if script == "Latin":  # the script cannot tell English from French: count untouched entries
+        catalog = load(po_path(locale))
+        untouched = [m.id for m in catalog if m.id and not isinstance(m.id, tuple) and m.string == m.id]
+        assert len(untouched) <= 5, untouched
+
+
+def test_the_glossary_has_every_term_in_every_language() -> None:
+    with GLOSSARY.open(encoding="utf-8", newline="") as table:
+        rows = list(csv.DictReader(table))
+    assert [row["term"] for row in rows] == list(TERMS)
+    for locale in LOCALES:
+        assert all(row.get(locale, "").strip() for row in rows), f"{locale} is missing from {GLOSSARY.name}"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_buttons_use_the_glossary_terms(locale: str) -> None:
+    with GLOSSARY.open(encoding="utf-8", newline="") as table:
+        terms = {row["term"]: row[locale] for row in csv.DictReader(table)}
+    catalog = load(po_path(locale))
+    for term, button in TERM_BUTTONS.items():
+        assert terms[term].casefold() in catalog[button].string.casefold(), (term, catalog[button].string)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from bot.i18n import FSI, PDI
+from bot.i18n import FSI, PDI, _, active_locale, available_locales
 from tests.conftest import STAFF_CHAT_ID, RunningBot, database_bytes, start_bot, user
 from tests.fake_telegram import FakeTelegram
 
@@ -34,6 +34,20 @@ async def test_start_greets_in_the_clients_language(bot: RunningBot, language_co
     for fragment in expected:
         assert fragment in text
     assert set(buttons(reply.result)) == {"menu:report", "menu:status", "menu:privacy", "menu:language", "menu:help"}
+
+
+@pytest.mark.parametrize("locale", available_locales())
+async def test_start_in_every_language(bot: RunningBot, locale: str) -> None:
+    with active_locale(bot.services.i18n.get(locale)):
+        welcome = _("Welcome! This is the community safety line of {agency}.", agency="Springfield Police Department")
+        emergency = _("In an emergency call {number}.", number="911")
+        report_button = _("Report")
+    telegram_code = locale.replace("_", "-").lower()  # how Telegram writes it: zh-hans, fa-af
+    reply = await bot.say(user(6100000 + len(locale), telegram_code), "/start")
+    assert reply.params["text"].startswith(welcome) and reply.params["text"].endswith(emergency)
+    assert buttons(reply.result)["menu:report"] == report_button
+    if locale != "en":
+        assert welcome != "Welcome! This is the community safety line of Springfield Police Department."
 
 
 async def test_menu_labels_are_translated_but_callback_data_is_not(bot: RunningBot) -> None:

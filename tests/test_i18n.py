@@ -179,3 +179,44 @@ def test_heavy_libraries_wait_until_they_are_needed() -> None:
 
     probe = "import sys, bot.cli, bot.application; print(sorted({'argostranslate', 'torch', 'stanza', 'PIL'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
+def _right_to_left_locales() -> list[str]:
+    from bot.i18n import _is_right_to_left, available_locales
+
+    return [locale for locale in available_locales() if _is_right_to_left(locale)]
+
+
+@pytest.mark.parametrize("locale", _right_to_left_locales())
+def test_every_placeholder_is_isolated_in_right_to_left_text(i18n: I18n, locale: str) -> None:
+    """Codes, numbers, names and URLs keep their place and order inside right-to-left sentences."""
+    from babel.messages.pofile import read_po
+
+    from bot.i18n import placeholders
+
+    with (LOCALES_DIR / "messages.pot").open("rb") as template, active_locale(i18n.get(locale)):
+        for message in read_po(template):
+            if not message.id:
+                continue
+            singular, plural = message.id if isinstance(message.id, tuple) else (message.id, None)
+            values = {name: f"X{name}7" for name in placeholders(plural or singular) if name != "n"}
+            text = ngettext(singular, plural, 3, **values) if plural else _(singular, **values)
+            for value in [*values.values(), *(["3"] if plural else [])]:
+                assert f"{FSI}{value}{PDI}" in text, (singular, text)
+
+
+@pytest.mark.parametrize(
+    ("code", "locale"),
+    [("tl", "fil"), ("fil", "fil"), ("zh-hans", "zh_Hans"), ("zh-cn", "zh_Hans"), ("zh", "zh_Hans"),
+     ("zh-hant", "zh_Hant"), ("zh-tw", "zh_Hant"), ("zh-hk", "zh_Hant"), ("prs", "fa_AF"), ("fa-af", "fa_AF"),
+     ("fa", "fa"), ("pt-br", "pt"), ("pt-pt", "pt"), ("ckb", "ckb"), ("ZH-HANT", "zh_Hant")],
+)  # fmt: skip
+def test_telegram_language_codes_land_on_the_right_catalog(tmp_path: Path, code: str, locale: str) -> None:
+    root = tmp_path / "locales"
+    shutil.copytree(LOCALES_DIR, root)
+    for extra in ("fil", "zh_Hans", "zh_Hant", "fa", "fa_AF", "pt", "ckb"):
+        target = root / extra / "LC_MESSAGES"
+        if not target.exists():
+            target.mkdir(parents=True)
+            shutil.copy(root / "en" / "LC_MESSAGES" / "messages.po", target)
+    assert I18n("en", root).negotiate(code) == locale
