@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.context import SERVICES_KEY, BotContext, Services, services_of
 from bot.crypto import Keys
 from bot.delivery import DeliveryLoop
-from bot.i18n import I18n, active_locale
+from bot.i18n import I18n, active_locale, telegram_language_code
 from bot.menus import COMMUNITY_COMMANDS, STAFF_COMMANDS, bot_commands
 from bot.reports import purge_expired
 from bot.translation import Translator
@@ -125,9 +125,9 @@ async def set_command_menus(application: Application) -> None:
     """Private chats get the community commands in each language; the staff chat gets its own."""
     services = services_of(application)
     i18n, settings, bot = services.i18n, services.settings, application.bot
+    # Telegram keys command menus by two-letter ISO 639-1 codes only; others get the default.
     menus = [(None, i18n.default_locale)] + [
-        # Telegram keys command menus by two-letter ISO 639-1 codes only.
-        (locale, locale) for locale in i18n.locales if len(locale) == 2
+        (code, locale) for locale in i18n.locales if (code := telegram_language_code(locale))
     ]
     for language_code, locale in menus:
         with active_locale(i18n.get(locale)):

@@ -164,6 +164,13 @@ ALIASES = {
 }
 
 
+def telegram_language_code(locale: str) -> str | None:
+    """The two-letter code Telegram keys command menus by, if the locale has one of its own."""
+    if len(locale) == 2:
+        return locale
+    return next((code for code, target in ALIASES.items() if target == locale and len(code) == 2), None)
+
+
 def candidates(language_code: str) -> list[str]:
     """`pt-br` → pt_BR, pt; `zh-hans-cn` → zh_Hans_CN, zh_Hans, zh_CN, zh. Most specific first."""
     parts = [p for p in language_code.replace("-", "_").split("_") if p]

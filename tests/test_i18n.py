@@ -222,3 +222,10 @@ def test_telegram_language_codes_land_on_the_right_catalog(tmp_path: Path, code:
             target.mkdir(parents=True)
             shutil.copy(root / "en" / "LC_MESSAGES" / "messages.po", target)
     assert I18n("en", root).negotiate(code) == locale
+
+
+def test_command_menus_reach_telegram_by_two_letter_codes() -> None:
+    from bot.i18n import telegram_language_code
+
+    assert [telegram_language_code(x) for x in ("es", "fil", "zh_Hans", "zh_Hant", "fa_AF", "ckb")] == [
+        "es", "tl", "zh", None, None, None]
