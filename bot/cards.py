@@ -164,8 +164,11 @@ MESSAGE_PART = 3500  # leaves room for the heading within Telegram's 4,096 chara
 ROUND_TRIP_WARNING = 0.35
 
 
+UNTRANSLATED_OTHERWISE = N_("the translation service failed")
+
+
 def untranslated(reason: str | None) -> str:
-    return _(UNTRANSLATED_REASONS.get(reason or "", N_("the translation service failed")))
+    return _(UNTRANSLATED_REASONS.get(reason or "", UNTRANSLATED_OTHERWISE))
 
 
 def translation_messages(report: Report, officer_locale: str) -> list[str]:

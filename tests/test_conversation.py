@@ -22,8 +22,8 @@ def buttons(message: dict) -> dict[str, str]:
         ("es", ["¡Le damos la bienvenida!", "Springfield Police Department", "anónimos", "llame al"]),
         ("ar", ["أهلًا بك", f"{FSI}Springfield Police Department{PDI}", "دون ذكر الاسم", f"{FSI}911{PDI}"]),
         ("en", ["Welcome!", "Springfield Police Department", "anonymous", "In an emergency call 911."]),
-        # No Portuguese catalog yet: pt-br → pt_BR → pt → DEFAULT_LOCALE (en).
-        ("pt-br", ["Welcome!", "anonymous", "In an emergency call 911."]),
+        # No German catalog: de-at → de_AT → de → DEFAULT_LOCALE (en).
+        ("de-at", ["Welcome!", "anonymous", "In an emergency call 911."]),
         ("tlh", ["Welcome!", "anonymous"]),
         (None, ["Welcome!", "anonymous"]),
     ],
