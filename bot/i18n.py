@@ -7,6 +7,7 @@ The active locale lives in a ContextVar that the update processor sets for exact
 
 from __future__ import annotations
 
+import re
 import string
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -78,15 +79,23 @@ def active_locale(locale: ActiveLocale) -> Iterator[None]:
 
 
 def _fill(active: ActiveLocale, text: str, values: Mapping[str, object]) -> str:
-    if not values:
-        return text
     formatted = {
         name: format_decimal(value, locale=active.code) if isinstance(value, int) else str(value)
         for name, value in values.items()
     }
     if active.right_to_left:
         formatted = {name: f"{FSI}{value}{PDI}" for name, value in formatted.items()}
-    return text.format(**formatted)
+    text = text.format(**formatted) if values else text
+    return _isolate_left_to_right_runs(text) if active.right_to_left else text
+
+
+# An isolated span (left alone), or a run of left-to-right text written into a right-to-left
+# sentence: a /command, the sample receipt code, "Telegram", "1 km".
+_SPAN_OR_RUN = re.compile("\u2068[^\u2069]*\u2069|[A-Za-z0-9#/@][A-Za-z0-9#/@._:-]*[A-Za-z0-9]|[A-Za-z0-9]")
+
+
+def _isolate_left_to_right_runs(text: str) -> str:
+    return _SPAN_OR_RUN.sub(lambda m: m.group() if m.group().startswith(FSI) else f"{FSI}{m.group()}{PDI}", text)
 
 
 def placeholders(text: str) -> Counter[str]:

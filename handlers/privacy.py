@@ -15,9 +15,12 @@ from bot.i18n import _, ngettext
 def privacy_text(context: BotContext) -> str:
     settings = context.settings
     readers = (
-        _("Only officers of {agency} read reports, in a private staff group.", agency=settings.agency_name)
+        _(
+            "Only officers of {agency} read reports, in a private staff group. They do not see who you are.",
+            agency=settings.agency_name,
+        )
         if settings.agency_name
-        else _("Only police officers read reports, in a private staff group.")
+        else _("Only police officers read reports, in a private staff group. They do not see who you are.")
     )
     questions = (
         # NOTE: {contact} is how to reach the agency, e.g. a phone number or an email address.
@@ -45,7 +48,7 @@ def privacy_text(context: BotContext) -> str:
                 "Reports are deleted after {n} days.",
                 settings.retention_days,
             ),
-            readers + " " + _("They do not see who you are."),
+            readers,
             _("Telegram itself knows that your account writes to this bot. We cannot change that."),
             _("We never ask about immigration status. You never have to give your name."),
             _("Our records show only what happened in the bot, never your messages or who you are."),

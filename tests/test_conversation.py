@@ -218,7 +218,7 @@ async def test_bidi_and_control_characters_are_not_echoed(bot: RunningBot) -> No
 @pytest.mark.parametrize(
     ("language_code", "expected"),
     [("es", "Este botón ya no funciona. Por favor, envíe /start."),
-     ("ar", "هذا الزر لم يعد يعمل. يُرجى إرسال /start.")],
+     ("ar", f"هذا الزر لم يعد يعمل. يُرجى إرسال {FSI}/start{PDI}.")],
 )
 async def test_a_forged_button_gets_a_gentle_answer(bot: RunningBot, tg: FakeTelegram, language_code, expected) -> None:
     person = user(12, language_code)

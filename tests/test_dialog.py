@@ -113,7 +113,7 @@ async def test_a_forged_answer_button_is_refused(bot: RunningBot, tg: FakeTelegr
     after = tg.mark()
     tg.press_button(intruder.person, menu.result, answer_button(to_reporter.result))  # copied from someone else
     refusal = await tg.wait_for("answerCallbackQuery", after=after)
-    assert refusal.params["text"] == "هذا الزر لم يعد يعمل. يُرجى إرسال /start."
+    assert refusal.params["text"] == f"هذا الزر لم يعد يعمل. يُرجى إرسال {FSI}/start{PDI}."
     assert "answer_button_refused" in log_records.text and "Mallory" not in log_records.text
     assert len(await rows(bot.services.sessions, ReportMessage)) == 1
 

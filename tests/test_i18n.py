@@ -232,3 +232,25 @@ def test_command_menus_reach_telegram_by_two_letter_codes() -> None:
 
     assert [telegram_language_code(x) for x in ("es", "fil", "zh_Hans", "zh_Hant", "fa_AF", "ckb")] == [
         "es", "tl", "zh", None, None, None]
+
+
+@pytest.mark.parametrize("locale", _right_to_left_locales())
+def test_left_to_right_words_in_right_to_left_catalogs_are_isolated(i18n: I18n, locale: str) -> None:
+    """/commands, the sample receipt code and Latin words keep their order in right-to-left text."""
+    import re
+
+    from babel.messages.pofile import read_po
+
+    from bot.i18n import placeholders
+
+    with (LOCALES_DIR / "messages.pot").open("rb") as template, active_locale(i18n.get(locale)):
+        for message in read_po(template):
+            if not message.id:
+                continue
+            singular, plural = message.id if isinstance(message.id, tuple) else (message.id, None)
+            values = {name: "V" for name in placeholders(plural or singular) if name != "n"}
+            text = ngettext(singular, plural, 3, **values) if plural else _(singular, **values)
+            outside = re.sub("\u2068[^\u2069]*\u2069", "", text)
+            assert not re.search("[A-Za-z0-9]", outside), (singular, text)
+    with active_locale(i18n.get("ar")):
+        assert f"{FSI}/start{PDI}" in _("This button no longer works. Please send /start.")
