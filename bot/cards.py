@@ -18,7 +18,7 @@ from babel.dates import format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.categories import CATEGORIES
-from bot.i18n import FSI, N_, PDI, _, current_locale, ngettext
+from bot.i18n import FSI, N_, PDI, _, formatting_locale, ngettext
 from bot.reports import Draft, text_is_separate
 from storage.models import AuditEvent, Report, ReportMessage, ReportStatus
 
@@ -81,7 +81,7 @@ class CardFields:
 
 
 def render(card: CardFields, zone: ZoneInfo) -> str:
-    locale = current_locale()
+    locale = formatting_locale()
     lines = []
     category = html.escape(_(CATEGORIES.get(card.category, CATEGORIES["other"])))
     if card.number is not None:

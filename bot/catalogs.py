@@ -6,8 +6,10 @@ The tests run the same extraction and fail if the committed template is stale.
 
 from __future__ import annotations
 
+from io import BytesIO
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po, write_po
 
@@ -37,8 +39,19 @@ def update() -> None:
             catalog = read_po(po_file)
         catalog.update(template, no_fuzzy_matching=True)
         catalog.obsolete.clear()
-        with path.open("wb") as po_file:
-            write_po(po_file, catalog, no_location=True, sort_output=True, width=100)
+        write_catalog(path, catalog)
+
+
+def write_catalog(path: Path, catalog: Catalog) -> None:
+    """Write a catalog as the project keeps them; for a language CLDR does not know (Hmong,
+    Karen), keep the catalog's own Plural-Forms, which babel would otherwise leave out."""
+    out = BytesIO()
+    write_po(out, catalog, no_location=True, sort_output=True, width=100)
+    text = out.getvalue()
+    if catalog.locale is None and b'"Plural-Forms:' not in text:
+        language = f'"Language: {catalog.locale_identifier}\\n"\n'.encode()
+        text = text.replace(language, language + f'"Plural-Forms: {catalog.plural_forms}\\n"\n'.encode(), 1)
+    path.write_bytes(text)
 
 
 def _pybabel(*args: str) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from gettext import c2py
 from io import BytesIO
 from pathlib import Path
 
@@ -41,6 +42,7 @@ class ActiveLocale:
     code: str
     translations: NullTranslations
     right_to_left: bool = False
+    formats: str = "en"  # the CLDR locale that formats numbers and dates for this one
 
 
 # The default is frozen and never mutated: outside an update, the source strings (English).
@@ -68,6 +70,11 @@ def current_locale() -> str:
     return _active.get().code
 
 
+def formatting_locale() -> str:
+    """The locale for babel's number and date formats: the active one, unless CLDR lacks it."""
+    return _active.get().formats
+
+
 @contextmanager
 def active_locale(locale: ActiveLocale) -> Iterator[None]:
     """Make `locale` the one `_` uses until the block ends."""
@@ -80,7 +87,7 @@ def active_locale(locale: ActiveLocale) -> Iterator[None]:
 
 def _fill(active: ActiveLocale, text: str, values: Mapping[str, object]) -> str:
     formatted = {
-        name: format_decimal(value, locale=active.code) if isinstance(value, int) else str(value)
+        name: format_decimal(value, locale=active.formats) if isinstance(value, int) else str(value)
         for name, value in values.items()
     }
     if active.right_to_left:
@@ -127,8 +134,8 @@ def catalog_problems(catalog: Catalog) -> list[str]:
     return problems
 
 
-def compile_catalog(po_path: Path) -> NullTranslations:
-    """Compile one `.po` in memory, refusing it if it is malformed or unsafe."""
+def read_catalog(po_path: Path) -> Catalog:
+    """Read one `.po`, refusing it if it is malformed or unsafe to serve."""
     try:
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, abort_invalid=True)
@@ -136,10 +143,32 @@ def compile_catalog(po_path: Path) -> NullTranslations:
         raise CatalogError(f"{po_path}: cannot be read: {exc}") from None
     if problems := catalog_problems(catalog):
         raise CatalogError(f"{po_path}: {problems[0]}" + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""))
+    return catalog
+
+
+def compile_catalog(catalog: Catalog) -> NullTranslations:
+    """Compile a catalog in memory; no `.mo` file can go stale."""
     mo = BytesIO()
     write_mo(mo, catalog, use_fuzzy=False)
     mo.seek(0)
-    return Translations(fp=mo, domain=DOMAIN)
+    translations = Translations(fp=mo, domain=DOMAIN)
+    # The catalog's own plural rule: babel leaves it out of the .mo for languages CLDR lacks.
+    translations.plural = c2py(catalog.plural_expr)
+    return translations
+
+
+def known_to_cldr(locale: str) -> bool:
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError):
+        return False
+    return True
+
+
+def catalog_language_name(catalog: Catalog) -> str | None:
+    """The name a catalog gives its language, for languages CLDR does not know (Hmong, Karen)."""
+    found = re.search(r"^# Language-Name: (.+)$", catalog.header_comment or "", re.M)
+    return found.group(1).strip() if found else None
 
 
 def native_name(locale: str) -> str:
@@ -208,17 +237,15 @@ class I18n:
         if default_locale not in self.locales:
             raise CatalogError(f"{default_locale!r} has no catalog in {locales_dir}")
         self.default_locale = default_locale
-        self._active = {
-            locale: ActiveLocale(
-                locale,
-                compile_catalog(locales_dir / locale / "LC_MESSAGES" / f"{DOMAIN}.po"),
-                _is_right_to_left(locale),
+        self._active, names = {}, {}
+        for locale in self.locales:
+            catalog = read_catalog(locales_dir / locale / "LC_MESSAGES" / f"{DOMAIN}.po")
+            cldr = known_to_cldr(locale)
+            self._active[locale] = ActiveLocale(
+                locale, compile_catalog(catalog), _is_right_to_left(locale), locale if cldr else default_locale
             )
-            for locale in self.locales
-        }
-        self._picker_entries = sorted(
-            ((locale, native_name(locale)) for locale in self.locales), key=lambda entry: entry[1].casefold()
-        )
+            names[locale] = native_name(locale) if cldr else catalog_language_name(catalog) or locale
+        self._picker_entries = sorted(names.items(), key=lambda entry: entry[1].casefold())
 
     def negotiate(self, language_code: str | None) -> str:
         """Telegram's language_code, narrowed to a shipped locale, or the default."""

@@ -16,7 +16,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.cards import STATUS_LABELS, CardFields, render, staff_buttons
 from bot.categories import CATEGORIES
 from bot.context import BotContext
-from bot.i18n import _, current_locale
+from bot.i18n import _, formatting_locale
 from bot.reports import change_status
 from storage.models import ReportStatus
 
@@ -79,7 +79,7 @@ async def queue(update: Update, context: BotContext) -> None:
         return
     lines = [_("Open reports, oldest first ({count} in all):", count=total)]
     for report in reports:
-        received = format_datetime(report.received_at.astimezone(context.settings.zone), "short", locale=current_locale())
+        received = format_datetime(report.received_at.astimezone(context.settings.zone), "short", locale=formatting_locale())
         urgent = " ‼️" if report.urgent else ""
         lines.append(
             f"#{report.id}{urgent} · {_(CATEGORIES.get(report.category, CATEGORIES['other']))} · "

@@ -24,7 +24,7 @@ from telegram.ext import (
 
 from bot.cards import dialog_messages, officer_heading
 from bot.context import BotContext
-from bot.i18n import N_, _, current_locale, ngettext
+from bot.i18n import N_, _, formatting_locale, ngettext
 from bot.menus import main_menu
 from storage.models import MessageAuthor, Report, ReportStatus
 
@@ -66,7 +66,7 @@ async def show_status(update: Update, context: BotContext, code: str) -> None:
     report = await _report_for(update, context, code)
     if report is None:
         return
-    sent = format_date(report.received_at, "long", locale=current_locale())
+    sent = format_date(report.received_at, "long", locale=formatting_locale())
     # Spam is shown as closed: the reporter learns nothing from how officers sorted it.
     status = STATUS_TEXT.get(report.status, STATUS_TEXT[ReportStatus.CLOSED])
     token = context.services.keys.answer_token(report.id, update.effective_user.id)

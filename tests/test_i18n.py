@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -237,7 +238,6 @@ def test_command_menus_reach_telegram_by_two_letter_codes() -> None:
 @pytest.mark.parametrize("locale", _right_to_left_locales())
 def test_left_to_right_words_in_right_to_left_catalogs_are_isolated(i18n: I18n, locale: str) -> None:
     """/commands, the sample receipt code and Latin words keep their order in right-to-left text."""
-    import re
 
     from babel.messages.pofile import read_po
 
@@ -254,3 +254,33 @@ def test_left_to_right_words_in_right_to_left_catalogs_are_isolated(i18n: I18n, 
             assert not re.search("[A-Za-z0-9]", outside), (singular, text)
     with active_locale(i18n.get("ar")):
         assert f"{FSI}/start{PDI}" in _("This button no longer works. Please send /start.")
+
+
+def test_a_language_without_cldr_data_brings_its_own_name_and_plural_rule(tmp_path: Path) -> None:
+    """Hmong has no CLDR data: the catalog names the language and declares its plural rule, and
+    numbers and dates fall back to the default locale's formats instead of failing."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import read_po
+
+    from bot.catalogs import write_catalog
+
+    root = three_languages(tmp_path)
+    with (root / "en" / "LC_MESSAGES" / "messages.po").open("rb") as english:
+        source = read_po(english)
+    hmong = Catalog(locale="hmn", header_comment="# Review-Status: draft\n# Language-Name: Hmoob\n#")
+    hmong._num_plurals, hmong._plural_expr = 1, "0"  # what a Hmong translator declares
+    for message in source:
+        if message.id:
+            text = message.string[:1] if isinstance(message.id, tuple) else message.string
+            hmong.add(message.id, text, flags=message.flags)
+    hmong["Reports are deleted after {n} day."].string = ("Tshem tawm tom qab {n} hnub.",)
+    (root / "hmn" / "LC_MESSAGES").mkdir(parents=True)
+    write_catalog(root / "hmn" / "LC_MESSAGES" / "messages.po", hmong)  # keeps the declared rule
+
+    i18n = I18n("en", root)
+    assert ("hmn", "Hmoob") in i18n.picker_entries()
+    with active_locale(i18n.get("hmn")):
+        assert ngettext("Reports are deleted after {n} day.", "Reports are deleted after {n} days.", 1234) == "Tshem tawm tom qab 1,234 hnub."
+        from bot.i18n import formatting_locale
+
+        assert formatting_locale() == "en"
