@@ -20,6 +20,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.categories import CATEGORIES
 from bot.i18n import FSI, N_, PDI, _, formatting_locale, ngettext
 from bot.reports import Draft, text_is_separate
+from bot.translation import language_code
 from storage.models import AuditEvent, Report, ReportMessage, ReportStatus
 
 # Embeddings, overrides and isolates (they reorder text) become a visible mark; zero-width
@@ -175,7 +176,7 @@ def translation_messages(report: Report, officer_locale: str) -> list[str]:
     """The machine translation of a report for officers (HTML), split into messages that fit."""
     if report.translation is None:
         return [_("Report #{number} was not translated: {reason}.", number=str(report.id), reason=untranslated(report.translation_note))]
-    pair = f"{report.source_language} → {officer_locale.split('_')[0]}"
+    pair = f"{report.source_language} → {language_code(officer_locale)}"
     # NOTE: {pair} is e.g. "so → en"; the translation is made on this server, no cloud service.
     heading = _("Machine translation of report #{number} ({pair}, offline):", number=str(report.id), pair=pair)
     if report.translation_pivot:

@@ -127,11 +127,8 @@ class DeliveryLoop(WakeableLoop):
             message.not_before = _now() + timedelta(seconds=self._settings.delivery_retry_seconds)
             return
         elif message.kind == OutboxKind.REPORT_TEXT:
-            await self._pace.wait()
-            await self._bot.send_message(
-                self._settings.staff_chat_id, separate_text(report.body), parse_mode=ParseMode.HTML,
-                reply_parameters=ReplyParameters(report.staff_message_id, allow_sending_without_reply=True),
-            )  # fmt: skip
+            parts = [separate_text(report.body)]
+            await self._send_parts(uow, message, self._settings.staff_chat_id, parts, reply_to=report.staff_message_id)
         elif message.kind == OutboxKind.ATTACHMENT:
             attachment = next(a for a in report.attachments if a.id == message.attachment_id)
             if attachment.staff_message_id is None:
@@ -154,12 +151,16 @@ class DeliveryLoop(WakeableLoop):
         message.done_at = _now()
         log.info("delivered kind=%s report=%s", message.kind, report.id)
 
+    def _for_officers(self):  # noqa: ANN202
+        """Text for the staff chat is written in OFFICER_LOCALE."""
+        return active_locale(self._services.i18n.get(self._settings.officer_locale))
+
     async def _card(self, uow: UnitOfWork, report: Report) -> str:
-        with active_locale(self._services.i18n.get(self._settings.officer_locale)):
+        with self._for_officers():
             return render(CardFields.of_report(report, await uow.audit.latest(report.id)), self._settings.zone)
 
     def _buttons(self, report: Report):  # noqa: ANN202
-        with active_locale(self._services.i18n.get(self._settings.officer_locale)):
+        with self._for_officers():
             return staff_buttons(report)
 
     async def _send_card(self, uow: UnitOfWork, report: Report) -> Message:
@@ -183,7 +184,7 @@ class DeliveryLoop(WakeableLoop):
 
     async def _send_attachment(self, report: Report, attachment: Attachment) -> Message:
         await self._pace.wait()
-        with active_locale(self._services.i18n.get(self._settings.officer_locale)):
+        with self._for_officers():
             caption = _("Attachment to report #{number}", number=str(report.id))
         common = {
             "chat_id": self._settings.staff_chat_id,
@@ -215,7 +216,7 @@ class DeliveryLoop(WakeableLoop):
         await self._bot.send_message(chat_id, text)
 
     async def _send_translation(self, uow: UnitOfWork, report: Report, message: OutboxMessage) -> None:
-        with active_locale(self._services.i18n.get(self._settings.officer_locale)):
+        with self._for_officers():
             parts = translation_messages(report, self._settings.officer_locale)
         await self._send_parts(uow, message, self._settings.staff_chat_id, parts, reply_to=report.staff_message_id)
 
@@ -240,7 +241,7 @@ class DeliveryLoop(WakeableLoop):
     async def _send_to_staff(self, uow: UnitOfWork, report: Report, message: OutboxMessage) -> None:
         """A reporter's answer as a reply to the card; officers can reply to it in turn."""
         dialog = await uow.messages.get(message.message_id)
-        with active_locale(self._services.i18n.get(self._settings.officer_locale)):
+        with self._for_officers():
             heading = _("The reporter of report #{number} wrote:", number=str(report.id))
             parts = dialog_messages(heading, dialog, with_original=True)
         first = await self._send_parts(uow, message, self._settings.staff_chat_id, parts, reply_to=report.staff_message_id)
@@ -249,7 +250,7 @@ class DeliveryLoop(WakeableLoop):
     async def _send_staff_note(self, uow: UnitOfWork, report: Report, message: OutboxMessage) -> None:
         """Tell the officer whether their message reached the reporter or waits for /status."""
         dialog = await uow.messages.get(message.message_id)
-        with active_locale(self._services.i18n.get(self._settings.officer_locale)):
+        with self._for_officers():
             if dialog.delivered_at:
                 text = _("Sent to the reporter of report #{number}.", number=str(report.id))
             else:

@@ -6,7 +6,7 @@ Drafts are keyed by pseudonym and never written anywhere; a submitted report car
 from __future__ import annotations
 
 import time
-from collections import defaultdict, deque
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -188,17 +188,20 @@ class AttemptLimiter:
 
     def __init__(self, limit: int = 5, window_seconds: float = 900) -> None:
         self._limit, self._window = limit, window_seconds
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._failures: dict[str, deque[float]] = {}
 
     def blocked_for(self, pseudonym: str) -> float:
         """Seconds until another attempt is allowed; 0 when allowed now."""
-        failures = self._failures[pseudonym]
+        failures = self._failures.get(pseudonym)
+        if failures is None:
+            return 0
         now = time.monotonic()
         while failures and failures[0] <= now - self._window:
             failures.popleft()
-        if len(failures) < self._limit:
+        if not failures:  # forgotten once the window has passed: no memory of who tried
+            del self._failures[pseudonym]
             return 0
-        return failures[0] + self._window - now
+        return failures[0] + self._window - now if len(failures) >= self._limit else 0
 
     def failed(self, pseudonym: str) -> None:
-        self._failures[pseudonym].append(time.monotonic())
+        self._failures.setdefault(pseudonym, deque()).append(time.monotonic())

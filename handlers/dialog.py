@@ -21,6 +21,7 @@ from bot.context import BotContext
 from bot.i18n import _, current_locale
 from bot.menus import main_menu
 from bot.reports import MAX_TEXT, add_dialog_message
+from handlers.fallback import stale_button
 from handlers.staff import is_officer, refuse
 from storage.models import MessageAuthor, ReportMessage
 
@@ -83,7 +84,7 @@ async def start_answer(update: Update, context: BotContext) -> int:
     expected = context.services.keys.answer_token(int(report_id), update.effective_user.id)
     if not hmac.compare_digest(token, expected):
         log.warning("answer_button_refused")
-        await query.answer(_("This button no longer works. Please send /start."), show_alert=True)
+        await stale_button(update, context)
         return ConversationHandler.END
     context.services.answering[context.pseudonym(update.effective_user)] = int(report_id)
     await query.answer()

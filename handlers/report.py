@@ -38,6 +38,8 @@ from bot.reports import (
     text_is_separate,
 )
 from bot.update_scope import update_scope
+from handlers.fallback import contact as refuse_contact
+from handlers.fallback import stale_button
 from handlers.privacy import privacy_text
 
 log = logging.getLogger(__name__)
@@ -128,7 +130,7 @@ async def ask_category(update: Update, context: BotContext) -> Step:
 async def choose_category(update: Update, context: BotContext) -> Step:
     key = update.callback_query.data.removeprefix("report:cat:")
     if key not in context.settings.categories:
-        await update.callback_query.answer(_("This button no longer works. Please send /start."), show_alert=True)
+        await stale_button(update, context)
         return Step.CATEGORY
     _draft(update, context).category = key
     return await _next_or_review(update, context, ask_describe)
@@ -451,10 +453,7 @@ def _explain(hint: str):  # noqa: ANN202
 
     async def explain(update: Update, context: BotContext) -> None:
         if update.effective_message.contact:
-            log.info("contact_refused")
-            await update.effective_message.reply_text(
-                _("For your safety, I do not accept contacts, and I did not save this phone number. You never need to share a phone number here.")
-            )
+            await refuse_contact(update, context)
             return
         await update.effective_message.reply_text(_("I cannot use this here.") + " " + _(hint))
 
