@@ -92,8 +92,8 @@ def render(card: CardFields, zone: ZoneInfo) -> str:
     else:
         lines.append(f"<b>{category}</b>")
     if card.received_at is not None:
-        when = format_datetime(card.received_at.astimezone(zone), "medium", locale=locale)
-        lines.append(_("Received: {time}", time=f"{when} ({zone.key})"))
+        when = format_datetime(card.received_at.astimezone(zone), "medium", locale=locale) + f" ({zone.key})"
+        lines.append(_("Received: {time}", time=when))
     if card.language:
         lines.append(_("Language: {language}", language=_language_name(card.language, locale)))
     if card.status:
@@ -106,11 +106,13 @@ def render(card: CardFields, zone: ZoneInfo) -> str:
     body = _("The full text follows in the next message.") if text_is_separate(card.body) else neutralise(card.body)
     lines += ["", f"<b>{what_happened}</b>", f"{FSI}{body}{PDI}"]
     if card.place:
-        lines += ["", _("Place: {place}", place=f"{FSI}{neutralise(card.place)}{PDI}")]
+        place = f"{FSI}{neutralise(card.place)}{PDI}"
+        lines += ["", _("Place: {place}", place=place)]
     if card.latitude is not None and card.longitude is not None:
         url = f"https://www.openstreetmap.org/?mlat={card.latitude:.5f}&mlon={card.longitude:.5f}#map=15/{card.latitude:.5f}/{card.longitude:.5f}"
         label = _("exact location") if card.location_exact else _("approximate location (about 1 km)")
-        lines.append(_("Map: {link}", link=f'<a href="{url}">{label}</a>'))
+        link = f'<a href="{url}">{label}</a>'
+        lines.append(_("Map: {link}", link=link))
     if card.occurred:
         occurred = _(OCCURRED_LABELS[card.occurred]) if card.occurred in OCCURRED_LABELS else neutralise(card.occurred)
         lines.append(_("When: {time}", time=occurred))

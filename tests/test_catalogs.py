@@ -6,10 +6,12 @@ import csv
 import re
 import shutil
 from collections import Counter
+from collections.abc import Callable
+from gettext import c2py
 from pathlib import Path
 
 import pytest
-from babel.messages.plurals import get_plural
+from babel import Locale
 from babel.messages.pofile import read_po
 
 from bot.catalogs import TEMPLATE, extract
@@ -80,12 +82,36 @@ def test_babel_checks_are_clean(locale: str) -> None:
     assert [(m.id, errors) for m, errors in load(po_path(locale)).check()] == []
 
 
+# Counts in this bot are small whole numbers (days, minutes, attachments), so a catalog must pick
+# the same plural category as CLDR for every whole number up to 1,000; CLDR's forms for fractions
+# and millions (Spanish, French and Portuguese "many") are left out on purpose.
+COUNTS = range(1001)
+
+
+def integer_classes(choose: Callable[[int], object]) -> set[frozenset[int]]:
+    """The counts grouped by the form (or category) `choose` picks: the partition it makes."""
+    groups: dict[object, set[int]] = {}
+    for n in COUNTS:
+        groups.setdefault(choose(n), set()).add(n)
+    return {frozenset(group) for group in groups.values()}
+
+
+def plural_rule_problem(locale: str, num_plurals: int, plural_expr: str) -> str | None:
+    """Why a gettext rule disagrees with CLDR's integer rule for `locale`, or None."""
+    ours, cldr = integer_classes(c2py(plural_expr)), integer_classes(Locale.parse(locale).plural_form)
+    if ours != cldr:
+        differ = next(n for n in COUNTS if next(g for g in ours if n in g) != next(g for g in cldr if n in g))
+        return f"{locale}: {plural_expr} groups {differ} unlike CLDR's {Locale.parse(locale).plural_form(differ)!r}"
+    if num_plurals != len(cldr):
+        return f"{locale}: nplurals={num_plurals}, but CLDR has {len(cldr)} categories for whole numbers"
+    return None
+
+
 @pytest.mark.parametrize("locale", LOCALES)
-def test_plural_forms_follow_the_locale(locale: str) -> None:
+def test_plural_forms_follow_cldr_for_whole_numbers(locale: str) -> None:
     catalog = load(po_path(locale))
     if known_to_cldr(locale):
-        rule = get_plural(locale)
-        assert (catalog.num_plurals, catalog.plural_expr) == (rule.num_plurals, rule.plural_expr)
+        assert plural_rule_problem(locale, catalog.num_plurals, catalog.plural_expr) is None
     else:  # no CLDR data (Hmong, Karen): the catalog declares its rule and its language's name
         declared = re.search(r'^"Plural-Forms: nplurals=(\d+);', po_path(locale).read_text(encoding="utf-8"), re.M)
         assert declared and int(declared.group(1)) == catalog.num_plurals and catalog_language_name(catalog)
@@ -93,6 +119,31 @@ def test_plural_forms_follow_the_locale(locale: str) -> None:
     assert plurals, "the catalog should exercise at least one plural message"
     for message in plurals:
         assert len(message.string) == catalog.num_plurals, message.id
+
+
+@pytest.mark.parametrize(
+    ("locale", "num_plurals", "plural_expr"),
+    [
+        ("es", 2, "(n != 0)"),  # 0 and 1 swapped
+        ("fr", 2, "(n != 1)"),  # French says "0 jour", not "0 jours"
+        ("ru", 2, "(n != 1)"),  # Russian has three forms for whole numbers
+        ("es", 3, "(n == 1 ? 0 : n != 0 && n % 1000000 == 0 ? 1 : 2)"),  # a form no count up to 1,000 reaches
+        ("zh_Hans", 2, "(n != 1)"),  # Chinese has one form
+    ],
+)
+def test_a_wrong_plural_rule_is_caught(locale: str, num_plurals: int, plural_expr: str) -> None:
+    assert plural_rule_problem(locale, num_plurals, plural_expr)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_bot_counts_by_the_catalogs_own_rule_not_by_babels(locale: str) -> None:
+    """What a reader sees depends on the committed catalog alone, whatever rule a babel upgrade brings."""
+    catalog = load(po_path(locale))
+    declared, served = c2py(catalog.plural_expr), I18n("en").get(locale).translations
+    assert [served.plural(n) for n in [*COUNTS, 1_000_000]] == [declared(n) for n in [*COUNTS, 1_000_000]]
+    message = next(m for m in catalog if m.pluralizable)
+    for n in (0, 1, 2, 5, 21, 1_000_000):
+        assert served.ngettext(*message.id, n) == message.string[declared(n)]
 
 
 def _copy_locales(tmp_path: Path) -> Path:
