@@ -1,7 +1,8 @@
 """Catalog maintenance for translators: extract the template and merge it into every catalog.
 
 `outreach-bot catalogs update` is the one command to run after changing a user-facing string.
-The tests run the same extraction and fail if the committed template is stale.
+The tests run the same extraction and fail if the committed template is stale. It needs the
+source checkout: an installed wheel carries the catalogs, not the extraction mapping.
 """
 
 from __future__ import annotations
@@ -16,12 +17,17 @@ from babel.messages.pofile import read_po, write_po
 from bot.i18n import DOMAIN, LOCALES_DIR, available_locales
 
 PROJECT_ROOT = LOCALES_DIR.parent
+MAPPING = PROJECT_ROOT / "babel.cfg"
 TEMPLATE = LOCALES_DIR / f"{DOMAIN}.pot"
+
+
+def in_source_checkout() -> bool:
+    return MAPPING.is_file()
 
 
 def extract(output: Path = TEMPLATE) -> None:
     _pybabel(
-        "extract", "--mapping-file", str(PROJECT_ROOT / "babel.cfg"), "--add-comments", "NOTE:",
+        "extract", "--mapping-file", str(MAPPING), "--add-comments", "NOTE:",
         "--no-location", "--sort-output", "--project", "outreach-bot", "--output-file", str(output),
         str(PROJECT_ROOT),
     )
@@ -43,15 +49,11 @@ def update() -> None:
 
 
 def write_catalog(path: Path, catalog: Catalog) -> None:
-    """Write a catalog as the project keeps them; for a language CLDR does not know (Hmong,
-    Karen), keep the catalog's own Plural-Forms, which babel would otherwise leave out."""
+    """Write a catalog as the project keeps them. Its own Plural-Forms header is kept as read,
+    also for languages CLDR does not know (Hmong, Karen)."""
     out = BytesIO()
     write_po(out, catalog, no_location=True, sort_output=True, width=100)
-    text = out.getvalue()
-    if catalog.locale is None and b'"Plural-Forms:' not in text:
-        language = f'"Language: {catalog.locale_identifier}\\n"\n'.encode()
-        text = text.replace(language, language + f'"Plural-Forms: {catalog.plural_forms}\\n"\n'.encode(), 1)
-    path.write_bytes(text)
+    path.write_bytes(out.getvalue())
 
 
 def _pybabel(*args: str) -> None:

@@ -167,8 +167,11 @@ def db_upgrade_command(args: argparse.Namespace) -> int:
 
 
 def catalogs_update_command(args: argparse.Namespace) -> int:
-    from bot.catalogs import update
+    from bot.catalogs import in_source_checkout, update
 
+    if not in_source_checkout():
+        raise Failure(["catalogs update works in a source checkout (git clone, then the README's test install); "
+                       "this installation has the catalogs but not the code's extraction mapping, babel.cfg"], EXIT_CONFIG)
     update()
     print("Updated locales/messages.pot and every catalog; translate the empty entries.")
     return 0

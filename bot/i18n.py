@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from gettext import c2py
+from importlib.resources import files
 from io import BytesIO
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from babel.messages.pofile import PoFileError, read_po
 from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+# The catalogs are package data of `locales`, found the same way in a checkout and in a wheel.
+LOCALES_DIR = Path(str(files("locales")))
 DOMAIN = "messages"
 
 # Unicode isolates keep a left-to-right value (a code, a number, a URL) in place inside

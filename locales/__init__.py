@@ -1,0 +1,1 @@
+"""The gettext catalogs, `<locale>/LC_MESSAGES/messages.po`: a data package, so they ship in the wheel."""

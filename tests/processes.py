@@ -1,0 +1,71 @@
+"""Helpers for tests that run `outreach-bot` as a real process, as an admin would."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from bot.config import Settings
+
+T = TypeVar("T")
+
+#: Every variable the configuration reads; the real environment must not leak into a test.
+CONFIG_VARS = tuple(name.upper() for name in Settings.model_fields)
+#: Process start-up imports a lot; generous, bounded waits.
+PROCESS_TIMEOUT = 60.0
+
+
+def write_env(path: Path, values: dict[str, str]) -> Path:
+    path.write_text("".join(f"{name}={value}\n" for name, value in values.items()), encoding="utf-8")
+    return path
+
+
+def subprocess_env() -> dict[str, str]:
+    """The test's environment without any bot configuration; loopback never goes via a proxy."""
+    env = {k: v for k, v in os.environ.items() if k.upper() not in CONFIG_VARS}
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    return env
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error: ")]
+
+
+class BotProcess:
+    """`outreach-bot run` in a subprocess, its stderr collected as it comes."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        assert process.stdout is not None and process.stderr is not None
+        self._stdout = asyncio.create_task(process.stdout.read())
+        self._stderr = asyncio.create_task(process.stderr.read())
+
+    async def until(self, awaitable: Awaitable[T], what: str) -> T:
+        """Await `awaitable`, failing at once (with the bot's stderr) if the bot exits first."""
+        waiting = asyncio.ensure_future(awaitable)
+        exited = asyncio.ensure_future(self.process.wait())
+        try:
+            await asyncio.wait({waiting, exited}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            exited.cancel()
+        if not waiting.done():
+            waiting.cancel()
+            output = await self.output()
+            pytest.fail(f"the bot exited with {self.process.returncode} before {what}\n{output}")
+        return waiting.result()
+
+    async def exit_code(self, timeout: float = PROCESS_TIMEOUT) -> int:
+        return await asyncio.wait_for(self.process.wait(), timeout)
+
+    async def output(self) -> str:
+        """Everything the bot wrote, once it has exited."""
+        stdout, stderr = await asyncio.wait_for(asyncio.gather(self._stdout, self._stderr), PROCESS_TIMEOUT)
+        return (stdout + stderr).decode("utf-8", "replace")
+
+    async def stderr(self) -> str:
+        return (await asyncio.wait_for(self._stderr, PROCESS_TIMEOUT)).decode("utf-8", "replace")
