@@ -12,16 +12,20 @@ from http.client import HTTPException
 from importlib.metadata import version
 from pathlib import Path
 from time import perf_counter
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, TelegramError
 
 from bot import translation_packages as packages
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, DatabaseSettings, Settings, SettingsKind, TranslationSettings, load_settings
 from bot.crypto import new_secret_key
 from bot.i18n import CatalogError, I18n, available_locales
 from bot.logs import configure_logging
 from bot.translation import TranslationUnavailable, Translator, language_code
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 1
@@ -160,7 +164,7 @@ def check_config_command(args: argparse.Namespace) -> int:
 
 
 def db_upgrade_command(args: argparse.Namespace) -> int:
-    settings = _settings(args.env_file)
+    settings = _settings(args.env_file, DatabaseSettings)
     asyncio.run(_upgrade(settings))
     print(f"The database at {settings.database_description} is up to date.")
     return 0
@@ -179,7 +183,7 @@ def catalogs_update_command(args: argparse.Namespace) -> int:
 
 def status_command(args: argparse.Namespace) -> int:
     """Exit 0 when deliveries flow, 1 when the staff chat refuses the bot (an alert to act on)."""
-    settings = _settings(args.env_file)
+    settings = _settings(args.env_file, DatabaseSettings)
     count, oldest, last_error = asyncio.run(_pending(settings))
     if not count:
         print("Nothing is waiting: every report has reached the staff chat.")
@@ -200,8 +204,8 @@ def run_command(args: argparse.Namespace) -> int:
     settings = _settings(args.env_file)
     configure_logging(settings.telegram_bot_token, settings.secret_key)
     _i18n(settings)
-    application = build_application(build_services(settings))
     try:
+        application = build_application(build_services(settings))
         # SIGINT and SIGTERM stop polling, finish the update in hand and close the database.
         application.run_polling(drop_pending_updates=False)
     except InvalidToken:
@@ -216,7 +220,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def translations_list_command(args: argparse.Namespace) -> int:
-    settings = _settings(args.env_file)
+    settings = _settings(args.env_file, TranslationSettings)
     installed = packages.installed(settings.translation_dir)
     folder = packages.packages_dir(settings.translation_dir)
     print(f"Translation packages in {folder}:" if installed else f"No translation packages in {folder}.")
@@ -244,7 +248,7 @@ def translations_list_command(args: argparse.Namespace) -> int:
 
 
 def translations_install_command(args: argparse.Namespace) -> int:
-    settings = _settings(args.env_file)
+    settings = _settings(args.env_file, TranslationSettings)
     if args.from_file and (args.source or args.target):
         raise Failure(["give FROM TO, or --from-file PKG.argosmodel, not both"], EXIT_CONFIG)
     if args.from_file:
@@ -263,7 +267,7 @@ def translations_install_command(args: argparse.Namespace) -> int:
 
 
 def translations_check_command(args: argparse.Namespace) -> int:
-    settings = _settings(args.env_file)
+    settings = _settings(args.env_file, TranslationSettings)
     installed = packages.installed(settings.translation_dir)
     for package in installed:
         if package.problem:
@@ -280,7 +284,7 @@ def translations_check_command(args: argparse.Namespace) -> int:
 
 
 
-def _install_package(path: Path, settings: Settings, expect: tuple[str, str] | None = None) -> None:
+def _install_package(path: Path, settings: TranslationSettings, expect: tuple[str, str] | None = None) -> None:
     try:
         package, replaced = packages.install_archive(path, settings.translation_dir, expect)
     except packages.PackageError as exc:
@@ -331,7 +335,7 @@ def _reason(exc: BaseException) -> str:
     return type(reason).__name__ if isinstance(reason, BaseException) else str(reason or type(exc).__name__)
 
 
-async def _check_pairs(settings: Settings, pairs: list[tuple[str, str]]) -> int:
+async def _check_pairs(settings: TranslationSettings, pairs: list[tuple[str, str]]) -> int:
     """Translate CHECK_SENTENCE with each pair through the real worker; returns how many failed."""
     translator = Translator(settings.translation_dir, list(available_locales()), settings.translation_timeout_seconds)
     failed = 0
@@ -357,9 +361,10 @@ async def _check_pairs(settings: Settings, pairs: list[tuple[str, str]]) -> int:
     return failed
 
 
-def _settings(env_file: Path) -> Settings:
+def _settings(env_file: Path, kind: type[SettingsKind] = Settings) -> SettingsKind:  # type: ignore[assignment]
+    """The settings one command uses, each problem a line; no command asks for more than it needs."""
     try:
-        return load_settings(env_file)
+        return load_settings(env_file, kind)
     except ConfigError as exc:
         raise Failure(exc.problems, EXIT_CONFIG) from None
 
@@ -371,24 +376,48 @@ def _i18n(settings: Settings) -> I18n:
         raise Failure([f"catalog: {exc}"], EXIT_CONFIG) from None
 
 
+def _translation_dir_problems(settings: TranslationSettings) -> list[str]:
+    """The worker keeps its models and data in TRANSLATION_DIR: it must be a folder the bot can
+    create and write, and hold no broken package (argostranslate then loads none at all)."""
+    if not settings.translation:
+        return []
+    folder = settings.translation_dir
+    nearest = next(path for path in (folder, *folder.absolute().parents) if path.exists())
+    if not nearest.is_dir():
+        return [f"TRANSLATION_DIR: {nearest} is a file, so {folder} cannot be a folder"]
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        return [f"TRANSLATION_DIR: {nearest} is not writable by this user, so the translation worker cannot use {folder}"]
+    return [f"TRANSLATION_DIR: {package.folder} is {package.problem}" for package in packages.installed(folder) if package.broken]
+
+
 def _unreachable(settings: Settings, exc: BaseException) -> str:
     return f"cannot reach Telegram at {settings.telegram_api_base_url} ({type(exc).__name__})"
 
 
-def _database_failure(settings: Settings, exc: BaseException) -> Failure:
+def _database_failure(settings: DatabaseSettings, exc: BaseException) -> Failure:
+    if settings.database_url.startswith("sqlite"):
+        hint = "can the bot create and write that file and its folder?"
+    else:
+        hint = "is the server running and the database created?"
     return Failure(
-        [
-            f"DATABASE_URL: cannot open the database at {settings.database_description} "
-            f"({type(exc).__name__}); is the server running and the database created?"
-        ],
+        [f"DATABASE_URL: cannot open the database at {settings.database_description} ({type(exc).__name__}); {hint}"],
         EXIT_UNAVAILABLE,
     )
 
 
-async def _upgrade(settings: Settings) -> None:
-    from storage.database import create_engine, upgrade_to_head
+def _engine(settings: DatabaseSettings) -> AsyncEngine:
+    from storage.database import create_engine
 
-    engine = create_engine(settings.database_url)
+    try:
+        return create_engine(settings.database_url)
+    except OSError as exc:  # a SQLite file's folder that cannot be created
+        raise _database_failure(settings, exc) from None
+
+
+async def _upgrade(settings: DatabaseSettings) -> None:
+    from storage.database import upgrade_to_head
+
+    engine = _engine(settings)
     try:
         await upgrade_to_head(engine)
     except (SQLAlchemyError, OSError) as exc:
@@ -397,11 +426,11 @@ async def _upgrade(settings: Settings) -> None:
         await engine.dispose()
 
 
-async def _pending(settings: Settings) -> tuple[int, datetime | None, str | None]:
-    from storage.database import create_engine, session_factory
+async def _pending(settings: DatabaseSettings) -> tuple[int, datetime | None, str | None]:
+    from storage.database import session_factory
     from storage.unit_of_work import UnitOfWork
 
-    engine = create_engine(settings.database_url)
+    engine = _engine(settings)
     try:
         async with UnitOfWork(session_factory(engine)) as uow:
             return await uow.outbox.pending_summary()
@@ -415,19 +444,20 @@ async def _check_services(settings: Settings, *, telegram: bool) -> None:
     from sqlalchemy import text
     from telegram import Bot
 
-    from storage.database import create_engine
-
     # Wrong settings exit 2 like any configuration error; a server that is down exits 1.
-    wrong: list[str] = []
+    wrong: list[str] = _translation_dir_problems(settings)
     unavailable: list[str] = []
-    engine = create_engine(settings.database_url)
     try:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        engine = _engine(settings)
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+    except Failure as failure:
+        unavailable.extend(failure.lines)
     except (SQLAlchemyError, OSError) as exc:
         unavailable.extend(_database_failure(settings, exc).lines)
-    finally:
-        await engine.dispose()
     if telegram:
         bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -34,20 +35,61 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-class Settings(BaseSettings):
-    """The public configuration contract: these variable names are documented in the README."""
-
+class _FromEnvironment(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", env_ignore_empty=True, extra="ignore"
     )
 
+
+class DatabaseSettings(_FromEnvironment):
+    """What `db upgrade` and `status` need: no token, no secret."""
+
+    database_url: str = Field("sqlite+aiosqlite:///./data/outreach.db", repr=False)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_database_url(cls, value: str) -> str:
+        return async_database_url(value).render_as_string(hide_password=False)
+
+    @property
+    def database_description(self) -> str:
+        """The database URL without its password, safe to show in messages."""
+        return make_url(self.database_url).render_as_string(hide_password=True)
+
+
+class TranslationSettings(_FromEnvironment):
+    """What the `translations` commands need: installing a model must not ask for the bot's token."""
+
+    officer_locale: str = "en"
+    translation: bool = True
+    translation_dir: Path = Path("./data/translation")
+    translation_timeout_seconds: float = 60
+
+    @field_validator("officer_locale")
+    @classmethod
+    def _shipped_officer_locale(cls, value: str) -> str:
+        return _shipped_locale(value)
+
+    @field_validator("translation_timeout_seconds")
+    @classmethod
+    def _positive_timeout(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be more than 0")
+        return value
+
+
+SettingsKind = TypeVar("SettingsKind", bound=_FromEnvironment)
+
+
+class Settings(DatabaseSettings, TranslationSettings):
+    """The whole public configuration contract, for `run` and `check-config`; the variable names
+    are documented in the README."""
+
     telegram_bot_token: str = Field(repr=False)
     staff_chat_id: int
     telegram_api_base_url: str = "https://api.telegram.org/bot"
-    database_url: str = Field("sqlite+aiosqlite:///./data/outreach.db", repr=False)
     secret_key: str = Field(repr=False)
     default_locale: str = "en"
-    officer_locale: str = "en"
     agency_name: str = ""
     agency_contact: str = ""
     emergency_number: str = "911"
@@ -60,9 +102,6 @@ class Settings(BaseSettings):
     staff_messages_per_minute: int = 20
     delivery_retry_seconds: float = 5
     delivery_max_retry_seconds: float = 300
-    translation: bool = True
-    translation_dir: Path = Path("./data/translation")
-    translation_timeout_seconds: float = 60
     officer_names_visible: bool = False
 
     @field_validator("telegram_bot_token")
@@ -72,13 +111,10 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a token from BotFather (expected 123456789:ABC…)")
         return value
 
-    @field_validator("default_locale", "officer_locale")
+    @field_validator("default_locale")
     @classmethod
-    def _shipped_locale(cls, value: str) -> str:
-        shipped = available_locales()
-        if value not in shipped:
-            raise ValueError(f"{value!r} has no catalog in locales/; available: {', '.join(shipped)}")
-        return value
+    def _shipped_default_locale(cls, value: str) -> str:
+        return _shipped_locale(value)
 
     @field_validator("time_zone")
     @classmethod
@@ -104,9 +140,7 @@ class Settings(BaseSettings):
             raise ValueError("must be Telegram user ids separated by commas, e.g. 11111,22222")
         return value
 
-    @field_validator(
-        "draft_timeout_minutes", "delivery_retry_seconds", "delivery_max_retry_seconds", "translation_timeout_seconds"
-    )
+    @field_validator("draft_timeout_minutes", "delivery_retry_seconds", "delivery_max_retry_seconds")
     @classmethod
     def _positive(cls, value: float) -> float:
         if value <= 0:
@@ -135,11 +169,6 @@ class Settings(BaseSettings):
                 f"must be at least {MIN_SECRET_LENGTH} characters; `outreach-bot init` makes one"
             )
         return value
-
-    @field_validator("database_url")
-    @classmethod
-    def _async_database_url(cls, value: str) -> str:
-        return async_database_url(value).render_as_string(hide_password=False)
 
     @field_validator("telegram_api_base_url")
     @classmethod
@@ -171,10 +200,12 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
 
-    @property
-    def database_description(self) -> str:
-        """The database URL without its password, safe to show in messages."""
-        return make_url(self.database_url).render_as_string(hide_password=True)
+
+def _shipped_locale(value: str) -> str:
+    shipped = available_locales()
+    if value not in shipped:
+        raise ValueError(f"{value!r} has no catalog in locales/; available: {', '.join(shipped)}")
+    return value
 
 
 def _split(value: str) -> list[str]:
@@ -195,10 +226,11 @@ def async_database_url(raw: str) -> URL:
     return url
 
 
-def load_settings(env_file: Path | str | None = ".env") -> Settings:
-    """Read and validate the configuration, raising ConfigError with every problem at once."""
+def load_settings(env_file: Path | str | None = ".env", kind: type[SettingsKind] = Settings) -> SettingsKind:  # type: ignore[assignment]
+    """Read and validate the settings of `kind` (all of them by default), raising ConfigError
+    with every problem at once."""
     try:
-        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+        return kind(_env_file=env_file)  # type: ignore[call-arg]
     except ValidationError as exc:
         raise ConfigError([_describe(error) for error in exc.errors()]) from None
 

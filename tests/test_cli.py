@@ -7,37 +7,26 @@ real subprocess where the point is the process (exit code, signals, what reaches
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
 import stat
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
 from bot.cli import main
 from tests.fake_telegram import FakeTelegram, FakeUser
+from tests.processes import CONFIG_VARS, PROCESS_TIMEOUT, BotProcess, error_lines, subprocess_env, write_env
 from tests.reporting import Reporter, card_of
 
-T = TypeVar("T")
-
-#: Every variable the configuration reads; the real environment must not leak into a test.
-CONFIG_VARS = (
-    "TELEGRAM_BOT_TOKEN", "STAFF_CHAT_ID", "TELEGRAM_API_BASE_URL", "DATABASE_URL", "SECRET_KEY",
-    "DEFAULT_LOCALE", "OFFICER_LOCALE", "AGENCY_NAME", "AGENCY_CONTACT", "EMERGENCY_NUMBER",
-    "RETENTION_DAYS",
-)  # fmt: skip
 STAFF_CHAT_ID = -1001234567890
 VALID_TOKEN = "123456789:AAH" + "x" * 32
 SECRET_KEY = "k" * 40
 #: The console script of the environment running the tests (.venv/bin/outreach-bot).
 CONSOLE_SCRIPT = Path(sys.executable).parent / "outreach-bot"
-#: Process start-up imports a lot; generous, bounded waits.
-PROCESS_TIMEOUT = 60.0
 
 
 @pytest.fixture(autouse=True)
@@ -59,26 +48,10 @@ def valid_config(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def write_env(path: Path, values: dict[str, str]) -> Path:
-    path.write_text("".join(f"{name}={value}\n" for name, value in values.items()), encoding="utf-8")
-    return path
-
-
 def tables(database: Path) -> set[str]:
     with sqlite3.connect(database) as connection:
         rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
     return {name for (name,) in rows}
-
-
-def subprocess_env() -> dict[str, str]:
-    """The test's environment without any bot configuration; loopback never goes via a proxy."""
-    env = {k: v for k, v in os.environ.items() if k.upper() not in CONFIG_VARS}
-    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    return env
-
-
-def error_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("error: ")]
 
 
 # --- --help ------------------------------------------------------------------------------------
@@ -333,42 +306,99 @@ def test_db_upgrade_without_a_server_says_so_in_one_line(
     assert "Traceback" not in out + err
 
 
+# --- each command asks only for what it uses --------------------------------------------------
+
+def test_db_upgrade_and_status_need_only_the_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env_file = write_env(tmp_path / ".env", {"DATABASE_URL": sqlite_url(tmp_path)})
+
+    assert main(["--env-file", str(env_file), "db", "upgrade"]) == 0
+    assert main(["--env-file", str(env_file), "status"]) == 0
+
+    out, err = capsys.readouterr()
+    assert "is up to date" in out and "Nothing is waiting" in out
+    assert err == ""
+
+
+@pytest.mark.parametrize("command", [["check-config", "--offline"], ["run"]], ids=["check-config", "run"])
+def test_commands_that_talk_to_telegram_still_ask_for_everything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    env_file = write_env(tmp_path / ".env", {"DATABASE_URL": sqlite_url(tmp_path)})
+
+    assert main(["--env-file", str(env_file), *command]) == 2
+
+    lines = error_lines(capsys.readouterr().err)
+    assert {line.split(":")[1].strip() for line in lines} == {"TELEGRAM_BOT_TOKEN", "STAFF_CHAT_ID", "SECRET_KEY"}
+
+
+def test_catalogs_update_outside_a_source_checkout_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.catalogs
+
+    # What an installed wheel looks like: the catalogs are there, the extraction mapping is not.
+    monkeypatch.setattr(bot.catalogs, "MAPPING", tmp_path / "babel.cfg")
+
+    assert main(["catalogs", "update"]) == 2
+
+    out, err = capsys.readouterr()
+    [line] = err.splitlines()
+    assert line.startswith("error: catalogs update works in a source checkout")
+    assert out == ""
+
+
+# --- never a traceback -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "command", [["db", "upgrade"], ["status"], ["check-config", "--offline"], ["run"]], ids=lambda c: "-".join(c)
+)
+def test_a_sqlite_folder_that_cannot_be_created_is_one_line(tmp_path: Path, command: list[str]) -> None:
+    in_the_way = tmp_path / "databases"
+    in_the_way.write_text("a file where the database folder should be\n")
+    values = valid_config(tmp_path) | {"DATABASE_URL": f"sqlite:///{in_the_way / 'db' / 'outreach.db'}"}
+    env_file = write_env(tmp_path / ".env", values)
+
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT), "--env-file", str(env_file), *command],
+        cwd=tmp_path, env=subprocess_env(), capture_output=True, text=True, timeout=PROCESS_TIMEOUT,
+    )  # fmt: skip
+
+    assert done.returncode == 1, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"error: DATABASE_URL: cannot open the database at sqlite+aiosqlite:///{in_the_way}/db/")
+    assert "can the bot create and write that file and its folder?" in line
+
+
+def test_check_config_refuses_a_translation_dir_behind_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "models").write_text("")
+    values = valid_config(tmp_path) | {"TRANSLATION_DIR": str(tmp_path / "models" / "argos")}
+    env_file = write_env(tmp_path / ".env", values)
+
+    assert main(["--env-file", str(env_file), "check-config", "--offline"]) == 2
+
+    [line] = error_lines(capsys.readouterr().err)
+    assert line == f"error: TRANSLATION_DIR: {tmp_path / 'models'} is a file, so {tmp_path / 'models' / 'argos'} cannot be a folder"
+
+    # Without translation, the folder is not used and not checked.
+    write_env(env_file, values | {"TRANSLATION": "false"})
+    assert main(["--env-file", str(env_file), "check-config", "--offline"]) == 0
+
+
+def test_check_config_names_a_broken_translation_package(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "translation" / "packages" / "translate-xx_en"
+    broken.mkdir(parents=True)  # a folder without metadata.json makes argostranslate load nothing
+    values = valid_config(tmp_path) | {"TRANSLATION_DIR": str(tmp_path / "translation")}
+    env_file = write_env(tmp_path / ".env", values)
+
+    assert main(["--env-file", str(env_file), "check-config", "--offline"]) == 2
+
+    [line] = error_lines(capsys.readouterr().err)
+    assert line.startswith(f"error: TRANSLATION_DIR: {broken} is broken, remove it")
+
+
 # --- run, as a real process --------------------------------------------------------------------
-
-class BotProcess:
-    """`outreach-bot run` in a subprocess, its stderr collected as it comes."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        assert process.stdout is not None and process.stderr is not None
-        self._stdout = asyncio.create_task(process.stdout.read())
-        self._stderr = asyncio.create_task(process.stderr.read())
-
-    async def until(self, awaitable: Awaitable[T], what: str) -> T:
-        """Await `awaitable`, failing at once (with the bot's stderr) if the bot exits first."""
-        waiting = asyncio.ensure_future(awaitable)
-        exited = asyncio.ensure_future(self.process.wait())
-        try:
-            await asyncio.wait({waiting, exited}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            exited.cancel()
-        if not waiting.done():
-            waiting.cancel()
-            output = await self.output()
-            pytest.fail(f"the bot exited with {self.process.returncode} before {what}\n{output}")
-        return waiting.result()
-
-    async def exit_code(self, timeout: float = PROCESS_TIMEOUT) -> int:
-        return await asyncio.wait_for(self.process.wait(), timeout)
-
-    async def output(self) -> str:
-        """Everything the bot wrote, once it has exited."""
-        stdout, stderr = await asyncio.wait_for(asyncio.gather(self._stdout, self._stderr), PROCESS_TIMEOUT)
-        return (stdout + stderr).decode("utf-8", "replace")
-
-    async def stderr(self) -> str:
-        return (await asyncio.wait_for(self._stderr, PROCESS_TIMEOUT)).decode("utf-8", "replace")
-
 
 @pytest.fixture
 async def start_run(tmp_path: Path, tg: FakeTelegram) -> AsyncIterator:

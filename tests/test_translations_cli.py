@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.i18n import available_locales
 from bot.translation import language_code
 from tests.argos_package import build_argos_package
+from tests.processes import error_lines
 
 STAFF_CHAT_ID = -1001234567890
 VALID_TOKEN = "123456789:AAH" + "x" * 32
@@ -76,10 +77,6 @@ def leftovers(tmp_path: Path) -> list[str]:
     return sorted(p.name for p in (tmp_path / "translation").glob(".*"))
 
 
-def error_lines(err: str) -> list[str]:
-    return [line for line in err.splitlines() if line.startswith("error: ")]
-
-
 def rewrite(source: Path, target: Path, change: Callable[[dict[str, bytes]], dict[str, bytes]]) -> Path:
     """A copy of an archive with its members (name → bytes) changed by `change`."""
     with zipfile.ZipFile(source) as archive:
@@ -129,6 +126,32 @@ def test_install_from_file_then_list_shows_the_pair_and_what_has_no_path(
     first_missing = languages_but("en", "es").split(", ")[0]
     assert f"outreach-bot translations install {first_missing} en" in out
     assert f"Officers' replies cannot be translated into: {languages_but('en')}." in out
+
+
+def test_installing_and_listing_models_need_no_bot_token(
+    built, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An admin prepares translation before the bot exists: no token, staff chat or secret yet."""
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"TRANSLATION_DIR={tmp_path / 'translation'}\n", encoding="utf-8")
+
+    assert main(["--env-file", str(env_file), "translations", "install", "--from-file", str(built["es_en"])]) == 0
+    assert main(["--env-file", str(env_file), "translations", "list"]) == 0
+
+    out, err = capsys.readouterr()
+    assert "Installed es → en" in out and "  es → en: direct;" in out
+    assert err == ""
+    assert installed_folders(tmp_path) == [ROOT]
+
+
+def test_a_bad_translation_setting_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("OFFICER_LOCALE=xx\nTRANSLATION_TIMEOUT_SECONDS=0\n", encoding="utf-8")
+
+    assert main(["--env-file", str(env_file), "translations", "list"]) == 2
+
+    lines = error_lines(capsys.readouterr().err)
+    assert [line.split(":")[1].strip() for line in lines] == ["OFFICER_LOCALE", "TRANSLATION_TIMEOUT_SECONDS"]
 
 
 def test_list_shows_a_path_through_english(cli, built, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
