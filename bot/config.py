@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -33,6 +33,15 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+def _more_than_zero(value: float) -> float:
+    if value <= 0:
+        raise ValueError("must be more than 0")
+    return value
+
+
+MoreThanZero = Annotated[float, AfterValidator(_more_than_zero)]
 
 
 class _FromEnvironment(BaseSettings):
@@ -63,19 +72,12 @@ class TranslationSettings(_FromEnvironment):
     officer_locale: str = "en"
     translation: bool = True
     translation_dir: Path = Path("./data/translation")
-    translation_timeout_seconds: float = 60
+    translation_timeout_seconds: MoreThanZero = 60
 
     @field_validator("officer_locale")
     @classmethod
     def _shipped_officer_locale(cls, value: str) -> str:
         return _shipped_locale(value)
-
-    @field_validator("translation_timeout_seconds")
-    @classmethod
-    def _positive_timeout(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("must be more than 0")
-        return value
 
 
 SettingsKind = TypeVar("SettingsKind", bound=_FromEnvironment)
@@ -98,10 +100,10 @@ class Settings(DatabaseSettings, TranslationSettings):
     report_categories: str = "suspicious,crime,threat,safety,other"
     urgent_categories: str = "threat"
     officer_ids: str = ""
-    draft_timeout_minutes: float = 30
+    draft_timeout_minutes: MoreThanZero = 30
     staff_messages_per_minute: int = 20
-    delivery_retry_seconds: float = 5
-    delivery_max_retry_seconds: float = 300
+    delivery_retry_seconds: MoreThanZero = 5
+    delivery_max_retry_seconds: MoreThanZero = 300
     officer_names_visible: bool = False
 
     @field_validator("telegram_bot_token")
@@ -138,13 +140,6 @@ class Settings(DatabaseSettings, TranslationSettings):
     def _numeric_ids(cls, value: str) -> str:
         if not all(part.lstrip("-").isdigit() for part in _split(value)):
             raise ValueError("must be Telegram user ids separated by commas, e.g. 11111,22222")
-        return value
-
-    @field_validator("draft_timeout_minutes", "delivery_retry_seconds", "delivery_max_retry_seconds")
-    @classmethod
-    def _positive(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("must be more than 0")
         return value
 
     @field_validator("staff_messages_per_minute")
