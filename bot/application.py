@@ -24,7 +24,6 @@ from bot.translation_jobs import TranslationJobs
 from bot.update_scope import UpdateScope
 from handlers import chats, dialog, errors, fallback, help, language, privacy, report, staff, start, status
 from storage.database import create_engine, session_factory, upgrade_to_head
-from storage.unit_of_work import UnitOfWork
 
 # Opt in now to durations as timedelta, PTB's next major default; bot.delivery reads them so.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -105,7 +104,7 @@ async def on_startup(application: Application) -> None:
 
 async def purge_old_reports(context: BotContext) -> None:
     services = context.services
-    async with UnitOfWork(services.sessions) as uow:
+    async with services.unit_of_work() as uow:
         deleted = await purge_expired(uow, services.settings.retention_days)
     if deleted:
         log.info("reports_purged count=%s", deleted)

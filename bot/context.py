@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.crypto import Keys
 from bot.i18n import I18n
 from bot.reports import AttemptLimiter, Drafts
+from storage.models import OutboxMessage, Report, ReportMessage
 from storage.unit_of_work import UnitOfWork
 
 SERVICES_KEY = "services"
@@ -34,11 +35,22 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     drafts: Drafts = field(default_factory=Drafts)
     status_attempts: AttemptLimiter = field(default_factory=AttemptLimiter)
-    # Set after a commit that added to the outbox, so the delivery loop looks at once.
+    # Set by a commit that added work (see unit_of_work), so the loops look at once.
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     translation_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    # Pictures being cleaned of metadata at once, each in a thread: a bound on CPU and memory.
+    image_cleaning: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
     # Pseudonym → the report a reporter is writing an answer to; in memory only.
     answering: dict[str, int] = field(default_factory=dict)
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A unit of work whose commits wake the loops that have new work: new outbox rows wake
+        delivery, new reports and dialog messages the translation jobs."""
+        wake_translation = self.translation_wakeup.set
+        return UnitOfWork(
+            self.sessions,
+            {OutboxMessage: self.delivery_wakeup.set, Report: wake_translation, ReportMessage: wake_translation},
+        )
 
 
 @contextmanager

@@ -1,9 +1,13 @@
 """The delivery loop: drains the outbox into the staff chat and to opted-in reporters.
 
 Every message a report owes is a row in the outbox, written in the same transaction as the
-report, so a restart resumes where the last process stopped. A message is marked done in the
-transaction that records what Telegram returned (the staff message id), and a card or attachment
-that already has a staff message id is never sent again, so retries do not duplicate.
+report, so a restart resumes where the last process stopped. Each row goes through three steps,
+and no database transaction is open across the pacing wait or a Telegram call:
+1. prepare (one short transaction): count the attempt and build a `Plan`, plain values only;
+2. send, outside any transaction, pacing sends to the staff chat;
+3. record (one short transaction): what Telegram returned (the staff message id) and "done",
+   together, so a card or attachment that has a staff message id is never sent again.
+A message in several parts records each part as it goes, and a retry continues after it.
 Telegram's answers decide the pace: 429 pauses the staff chat for `retry_after`; 403 (the bot
 was removed) keeps everything queued and is retried; network errors and 5xx back off.
 """
@@ -13,9 +17,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, ReplyParameters
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
@@ -31,7 +38,7 @@ from bot.cards import (
 )
 from bot.context import Services
 from bot.i18n import _, active_locale
-from storage.models import Attachment, OutboxKind, OutboxMessage, Report, ReportStatus
+from storage.models import OutboxKind, OutboxMessage, Report, ReportStatus
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -42,7 +49,6 @@ STAFF_KINDS = (
     OutboxKind.CARD, OutboxKind.REPORT_TEXT, OutboxKind.ATTACHMENT, OutboxKind.CARD_UPDATE, OutboxKind.TRANSLATION,
     OutboxKind.TO_STAFF, OutboxKind.STAFF_NOTE,
 )  # fmt: skip
-REPLIES_TO_CARD = (OutboxKind.REPORT_TEXT, OutboxKind.ATTACHMENT, OutboxKind.TRANSLATION, OutboxKind.TO_STAFF)
 
 
 class Pace:
@@ -60,6 +66,24 @@ class Pace:
         self._next = max(self._next, self._clock()) + self._interval
 
 
+@dataclass
+class Plan:
+    """What one outbox row sends, built inside the prepare transaction from plain values."""
+
+    chat_id: int | None = None
+    sends: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    # Runs in the record transaction with the first sent message's id, or None when nothing was
+    # sent (nothing was needed, or the reporter has blocked the bot).
+    record: Callable[[UnitOfWork, int | None], Awaitable[None]] | None = None
+    postpone: bool = False  # a reply whose card is not in the staff chat yet
+
+
+@dataclass(frozen=True)
+class Due:
+    id: int
+    kind: str
+
+
 class DeliveryLoop(WakeableLoop):
     def __init__(self, bot: Bot, services: Services) -> None:
         super().__init__("delivery", services.delivery_wakeup, services.settings.delivery_retry_seconds)
@@ -68,6 +92,18 @@ class DeliveryLoop(WakeableLoop):
         self._pace = Pace(self._settings.staff_messages_per_minute)
         self._staff_paused_until = 0.0
         self._staff_blocked = False
+        # One function per kind prepares its plan; a new kind is one more entry.
+        self._plans: dict[str, Callable[[UnitOfWork, OutboxMessage, Report], Awaitable[Plan]]] = {
+            OutboxKind.CARD: self._card_plan,
+            OutboxKind.REPORT_TEXT: self._report_text_plan,
+            OutboxKind.ATTACHMENT: self._attachment_plan,
+            OutboxKind.CARD_UPDATE: self._card_update_plan,
+            OutboxKind.REPORTER_NOTICE: self._reporter_notice_plan,
+            OutboxKind.TRANSLATION: self._translation_plan,
+            OutboxKind.TO_REPORTER: self._to_reporter_plan,
+            OutboxKind.TO_STAFF: self._to_staff_plan,
+            OutboxKind.STAFF_NOTE: self._staff_note_plan,
+        }
 
     async def work(self) -> float:
         return await self.drain()
@@ -75,81 +111,237 @@ class DeliveryLoop(WakeableLoop):
     async def drain(self) -> float:
         """Deliver everything that is due; return how long to wait before looking again."""
         while True:
-            async with UnitOfWork(self._services.sessions) as uow:
-                paused = self._staff_pause_left()
-                kinds = (OutboxKind.REPORTER_NOTICE,) if paused else None
-                due = await uow.outbox.due(_now(), BATCH, kinds)
+            paused = self._staff_pause_left()
+            kinds = (OutboxKind.REPORTER_NOTICE,) if paused else None
+            async with self._services.unit_of_work() as uow:
+                due = [Due(message.id, message.kind) for message in await uow.outbox.due(_now(), BATCH, kinds)]
                 if not due:
                     next_due = await uow.outbox.next_due_time(kinds)
                     wait = (next_due - _now()).total_seconds() if next_due else IDLE_SECONDS
                     return min(wait, paused or IDLE_SECONDS)
-                for message in due:
-                    if message.kind in STAFF_KINDS and self._staff_pause_left():
-                        break
-                    await self._attempt(uow, message)
+            for message in due:
+                if message.kind in STAFF_KINDS and self._staff_pause_left():
+                    break
+                await self._attempt(message)
 
-    async def _attempt(self, uow: UnitOfWork, message: OutboxMessage) -> None:
-        staff = message.kind in STAFF_KINDS
-        message.attempts += 1
+    async def _attempt(self, due: Due) -> None:
+        staff = due.kind in STAFF_KINDS
+        async with self._services.unit_of_work() as uow:
+            message = await uow.outbox.get(due.id)
+            if message is None or message.done_at is not None:
+                return
+            message.attempts += 1
+            attempts, progress = message.attempts, dict(message.payload or {})
+            report = await uow.reports.get(message.report_id)
+            plan = await self._plans[message.kind](uow, message, report)
+            if plan.postpone:  # the card goes first: these reply to it
+                message.not_before = _now() + timedelta(seconds=self._settings.delivery_retry_seconds)
+            await uow.commit()
+        if plan.postpone:
+            return
         try:
-            await self._deliver(uow, message)
+            first = await self._send(due.id, plan, progress)
         except RetryAfter as exc:
-            message.last_error = "RetryAfter"
             pause = _seconds(exc.retry_after)
             if staff:
                 self._staff_paused_until = time.monotonic() + pause
-            else:
-                message.not_before = _now() + timedelta(seconds=pause)
+            await self._failed(due.id, "RetryAfter", None if staff else pause)
         except Forbidden:
-            message.last_error = "Forbidden"
             if staff:
                 self._staff_blocked_now()
+                await self._failed(due.id, "Forbidden", None)
             else:  # the reporter blocked the bot: they can still check with /status
-                message.done_at = _now()
+                await self._finish(due, plan, None, error="Forbidden")
         except (NetworkError, TelegramError) as exc:  # BadRequest is a NetworkError in PTB
-            message.last_error = type(exc).__name__
-            message.not_before = _now() + timedelta(seconds=self._backoff(message.attempts))
-            log.warning("delivery_retry kind=%s report=%s error=%s", message.kind, message.report_id, message.last_error)
+            log.warning("delivery_retry kind=%s error=%s", due.kind, type(exc).__name__)
+            await self._failed(due.id, type(exc).__name__, self._backoff(attempts))
         else:
             if staff and self._staff_blocked:
                 self._staff_blocked = False
                 log.info("staff_chat_reachable_again")
-            message.last_error = None
-        await uow.commit()
+            await self._finish(due, plan, first)
 
-    async def _deliver(self, uow: UnitOfWork, message: OutboxMessage) -> None:
-        report = await uow.reports.get(message.report_id)
-        if message.kind == OutboxKind.CARD:
-            if report.staff_message_id is None:
-                report.staff_message_id = (await self._send_card(uow, report)).message_id
-        elif message.kind in REPLIES_TO_CARD and report.staff_message_id is None:
-            # The card goes first: these reply to it. Try again after it.
-            message.not_before = _now() + timedelta(seconds=self._settings.delivery_retry_seconds)
-            return
-        elif message.kind == OutboxKind.REPORT_TEXT:
-            parts = [separate_text(report.body)]
-            await self._send_parts(uow, message, self._settings.staff_chat_id, parts, reply_to=report.staff_message_id)
-        elif message.kind == OutboxKind.ATTACHMENT:
-            attachment = next(a for a in report.attachments if a.id == message.attachment_id)
-            if attachment.staff_message_id is None:
-                sent = await self._send_attachment(report, attachment)
-                attachment.staff_message_id, attachment.cleaned_content = sent.message_id, None
-        elif message.kind == OutboxKind.CARD_UPDATE:
-            # A card not yet sent will show the latest status when it is.
-            if report.staff_message_id is not None:
-                await self._update_card(uow, report)
-        elif message.kind == OutboxKind.REPORTER_NOTICE:
-            await self._notify_reporter(uow, report, message.payload.get("status", ""))
-        elif message.kind == OutboxKind.TRANSLATION:
-            await self._send_translation(uow, report, message)
-        elif message.kind == OutboxKind.TO_REPORTER:
-            await self._send_to_reporter(uow, report, message)
-        elif message.kind == OutboxKind.TO_STAFF:
-            await self._send_to_staff(uow, report, message)
-        elif message.kind == OutboxKind.STAFF_NOTE:
-            await self._send_staff_note(uow, report, message)
-        message.done_at = _now()
-        log.info("delivered kind=%s report=%s", message.kind, report.id)
+    async def _send(self, message_id: int, plan: Plan, progress: dict) -> int | None:
+        """Send the plan's parts in order, outside any transaction; a part is recorded as it goes,
+        so a retry continues after the last part sent. Returns the first part's message id."""
+        first: int | None = progress.get("first_id")
+        for number in range(progress.get("parts_sent", 0), len(plan.sends)):
+            if plan.chat_id == self._settings.staff_chat_id:
+                await self._pace.wait()
+            sent = await plan.sends[number]()
+            first = first or getattr(sent, "message_id", None)
+            if number < len(plan.sends) - 1:
+                async with self._services.unit_of_work() as uow:
+                    (await uow.outbox.get(message_id)).payload = {"parts_sent": number + 1, "first_id": first}
+                    await uow.commit()
+        return first
+
+    async def _finish(self, due: Due, plan: Plan, first: int | None, error: str | None = None) -> None:
+        """Record what was sent and mark the row done, in one transaction."""
+        async with self._services.unit_of_work() as uow:
+            message = await uow.outbox.get(due.id)
+            if plan.record is not None:
+                await plan.record(uow, first)
+            message.done_at, message.last_error = _now(), error
+            report_id = message.report_id
+            await uow.commit()
+        log.info("delivered kind=%s report=%s", due.kind, report_id)
+
+    async def _failed(self, message_id: int, error: str, retry_in: float | None) -> None:
+        async with self._services.unit_of_work() as uow:
+            message = await uow.outbox.get(message_id)
+            message.last_error = error
+            if retry_in is not None:
+                message.not_before = _now() + timedelta(seconds=retry_in)
+            await uow.commit()
+
+    # --- one plan per kind ------------------------------------------------------------------
+
+    async def _card_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
+        if report.staff_message_id is not None:  # sent before; only "done" was not recorded
+            return Plan()
+        report_id = report.id
+
+        async def record(uow: UnitOfWork, first: int | None) -> None:
+            (await uow.reports.get(report_id)).staff_message_id = first
+
+        send = partial(
+            self._bot.send_message, self._settings.staff_chat_id, await self._card(uow, report),
+            parse_mode=ParseMode.HTML, reply_markup=self._buttons(report), disable_web_page_preview=True,
+        )  # fmt: skip
+        return Plan(self._settings.staff_chat_id, [send], record)
+
+    async def _report_text_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
+        if report.staff_message_id is None:
+            return Plan(postpone=True)
+        return self._staff_parts([separate_text(report.body)], reply_to=report.staff_message_id)
+
+    async def _attachment_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
+        if report.staff_message_id is None:
+            return Plan(postpone=True)
+        attachment = next(a for a in report.attachments if a.id == message.attachment_id)
+        if attachment.staff_message_id is not None:
+            return Plan()
+        with self._for_officers():
+            caption = _("Attachment to report #{number}", number=str(report.id))
+        common = {
+            "chat_id": self._settings.staff_chat_id,
+            "caption": caption,
+            "reply_parameters": ReplyParameters(report.staff_message_id, allow_sending_without_reply=True),
+        }
+        if attachment.cleaned_content is not None:
+            file = InputFile(attachment.cleaned_content, filename=attachment.file_name or f"report-{report.id}.jpg")
+            send = partial(self._bot.send_document, document=file, **common)
+        else:  # re-sent by Telegram's file id: a new message from the bot, never a forward
+            method, argument = {
+                "photo": (self._bot.send_photo, "photo"),
+                "video": (self._bot.send_video, "video"),
+                "voice": (self._bot.send_voice, "voice"),
+            }.get(attachment.kind, (self._bot.send_document, "document"))
+            send = partial(method, **{argument: attachment.file_id}, **common)
+        report_id, attachment_id = report.id, attachment.id
+
+        async def record(uow: UnitOfWork, first: int | None) -> None:
+            sent = next(a for a in (await uow.reports.get(report_id)).attachments if a.id == attachment_id)
+            sent.staff_message_id, sent.cleaned_content = first, None
+
+        return Plan(self._settings.staff_chat_id, [send], record)
+
+    async def _card_update_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
+        # A card not yet sent will show the latest status when it is.
+        if report.staff_message_id is None:
+            return Plan()
+        edit = partial(
+            self._edit_card, await self._card(uow, report), report.staff_message_id, self._buttons(report)
+        )
+        return Plan(self._settings.staff_chat_id, [edit])
+
+    async def _reporter_notice_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
+        sealed = await uow.reporter_links.sealed_chat(report.id)
+        if sealed is None:  # they asked us to forget the link
+            return Plan()
+        chat_id = self._services.keys.unseal_chat(sealed, report.id)
+        with active_locale(self._services.i18n.get(report.language)):
+            if message.payload.get("status", "") == ReportStatus.ACKNOWLEDGED:
+                text = _("Officers have read your report #{number} and are looking at it.", number=str(report.id))
+            else:
+                text = _("Officers have closed your report #{number}. Thank you for telling us.", number=str(report.id))
+        return Plan(chat_id, [partial(self._bot.send_message, chat_id, text)])
+
+    async def _translation_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
+        if report.staff_message_id is None:
+            return Plan(postpone=True)
+        with self._for_officers():
+            parts = translation_messages(report, self._settings.officer_locale)
+        return self._staff_parts(parts, reply_to=report.staff_message_id)
+
+    async def _to_reporter_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
+        """An officer's message, in the reporter's language, with a button to answer; then a note
+        to the staff chat: sent, or waiting for pickup with /status."""
+        dialog = await uow.messages.get(message.message_id)
+        report_id, dialog_id = report.id, dialog.id
+
+        async def record(uow: UnitOfWork, first: int | None) -> None:
+            if first is not None:
+                (await uow.messages.get(dialog_id)).delivered_at = _now()
+            else:
+                log.info("reporter_unreachable report=%s", report_id)
+            uow.outbox.add(OutboxMessage(kind=OutboxKind.STAFF_NOTE, report_id=report_id, message_id=dialog_id, priority=1, payload={}))
+
+        sealed = await uow.reporter_links.sealed_chat(report.id)
+        if sealed is None:
+            return Plan(record=record)
+        chat_id = self._services.keys.unseal_chat(sealed, report.id)
+        with active_locale(self._services.i18n.get(report.language)):
+            heading = officer_heading(report.id, dialog, self._settings.officer_names_visible)
+            parts = dialog_messages(heading, dialog, with_original=False)
+            token = self._services.keys.answer_token(report.id, chat_id)
+            answer = InlineKeyboardButton(_("Answer or add information"), callback_data=f"ans:{report.id}:{token}")
+        return Plan(chat_id, self._parts(chat_id, parts, markup=InlineKeyboardMarkup([[answer]])), record)
+
+    async def _to_staff_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
+        """A reporter's answer as a reply to the card; officers can reply to it in turn."""
+        if report.staff_message_id is None:
+            return Plan(postpone=True)
+        dialog = await uow.messages.get(message.message_id)
+        with self._for_officers():
+            heading = _("The reporter of report #{number} wrote:", number=str(report.id))
+            parts = dialog_messages(heading, dialog, with_original=True)
+        dialog_id = dialog.id
+
+        async def record(uow: UnitOfWork, first: int | None) -> None:
+            posted = await uow.messages.get(dialog_id)
+            posted.staff_message_id, posted.delivered_at = first, _now()
+
+        return self._staff_parts(parts, reply_to=report.staff_message_id, record=record)
+
+    async def _staff_note_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
+        dialog = await uow.messages.get(message.message_id)
+        with self._for_officers():
+            if dialog.delivered_at:
+                text = _("Sent to the reporter of report #{number}.", number=str(report.id))
+            else:
+                text = _("Waiting for pickup: the reporter of report #{number} will see it with /status.", number=str(report.id))
+        return self._staff_parts([text], reply_to=dialog.staff_message_id)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _staff_parts(self, parts: list[str], *, reply_to: int | None, record=None) -> Plan:  # noqa: ANN001
+        chat_id = self._settings.staff_chat_id
+        return Plan(chat_id, self._parts(chat_id, parts, reply_to=reply_to), record)
+
+    def _parts(
+        self, chat_id: int, parts: list[str], *, reply_to: int | None = None, markup: InlineKeyboardMarkup | None = None
+    ) -> list[Callable[[], Awaitable[object]]]:
+        """HTML messages in order, the buttons under the last."""
+        reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+        return [
+            partial(
+                self._bot.send_message, chat_id, text, parse_mode=ParseMode.HTML, reply_parameters=reply,
+                reply_markup=markup if number == len(parts) - 1 else None, disable_web_page_preview=True,
+            )  # fmt: skip
+            for number, text in enumerate(parts)
+        ]
 
     def _for_officers(self):  # noqa: ANN202
         """Text for the staff chat is written in OFFICER_LOCALE."""
@@ -163,119 +355,16 @@ class DeliveryLoop(WakeableLoop):
         with self._for_officers():
             return staff_buttons(report)
 
-    async def _send_card(self, uow: UnitOfWork, report: Report) -> Message:
-        await self._pace.wait()
-        return await self._bot.send_message(
-            self._settings.staff_chat_id, await self._card(uow, report), parse_mode=ParseMode.HTML,
-            reply_markup=self._buttons(report), disable_web_page_preview=True,
-        )  # fmt: skip
-
-    async def _update_card(self, uow: UnitOfWork, report: Report) -> None:
-        await self._pace.wait()
+    async def _edit_card(self, text: str, message_id: int, buttons: InlineKeyboardMarkup) -> None:
         try:
             await self._bot.edit_message_text(
-                await self._card(uow, report), self._settings.staff_chat_id, report.staff_message_id,
-                parse_mode=ParseMode.HTML, reply_markup=self._buttons(report), disable_web_page_preview=True,
+                text, self._settings.staff_chat_id, message_id,
+                parse_mode=ParseMode.HTML, reply_markup=buttons, disable_web_page_preview=True,
             )  # fmt: skip
         except BadRequest as exc:
             # Already showing this state, or an officer deleted the card: nothing left to do.
             if "not modified" not in exc.message and "not found" not in exc.message:
                 raise
-
-    async def _send_attachment(self, report: Report, attachment: Attachment) -> Message:
-        await self._pace.wait()
-        with self._for_officers():
-            caption = _("Attachment to report #{number}", number=str(report.id))
-        common = {
-            "chat_id": self._settings.staff_chat_id,
-            "caption": caption,
-            "reply_parameters": ReplyParameters(report.staff_message_id, allow_sending_without_reply=True),
-        }
-        if attachment.cleaned_content is not None:
-            file = InputFile(attachment.cleaned_content, filename=attachment.file_name or f"report-{report.id}.jpg")
-            return await self._bot.send_document(document=file, **common)
-        # Re-sent by Telegram's file id: a new message from the bot, never a forward.
-        if attachment.kind == "photo":
-            return await self._bot.send_photo(photo=attachment.file_id, **common)
-        if attachment.kind == "video":
-            return await self._bot.send_video(video=attachment.file_id, **common)
-        if attachment.kind == "voice":
-            return await self._bot.send_voice(voice=attachment.file_id, **common)
-        return await self._bot.send_document(document=attachment.file_id, **common)
-
-    async def _notify_reporter(self, uow: UnitOfWork, report: Report, status: str) -> None:
-        sealed = await uow.reporter_links.sealed_chat(report.id)
-        if sealed is None:  # they asked us to forget the link
-            return
-        chat_id = self._services.keys.unseal_chat(sealed, report.id)
-        with active_locale(self._services.i18n.get(report.language)):
-            if status == ReportStatus.ACKNOWLEDGED:
-                text = _("Officers have read your report #{number} and are looking at it.", number=str(report.id))
-            else:
-                text = _("Officers have closed your report #{number}. Thank you for telling us.", number=str(report.id))
-        await self._bot.send_message(chat_id, text)
-
-    async def _send_translation(self, uow: UnitOfWork, report: Report, message: OutboxMessage) -> None:
-        with self._for_officers():
-            parts = translation_messages(report, self._settings.officer_locale)
-        await self._send_parts(uow, message, self._settings.staff_chat_id, parts, reply_to=report.staff_message_id)
-
-    async def _send_to_reporter(self, uow: UnitOfWork, report: Report, message: OutboxMessage) -> None:
-        """An officer's message, in the reporter's language, with a button to answer."""
-        dialog = await uow.messages.get(message.message_id)
-        sealed = await uow.reporter_links.sealed_chat(report.id)
-        if sealed is not None:
-            chat_id = self._services.keys.unseal_chat(sealed, report.id)
-            with active_locale(self._services.i18n.get(report.language)):
-                heading = officer_heading(report.id, dialog, self._settings.officer_names_visible)
-                parts = dialog_messages(heading, dialog, with_original=False)
-                token = self._services.keys.answer_token(report.id, chat_id)
-                answer = InlineKeyboardButton(_("Answer or add information"), callback_data=f"ans:{report.id}:{token}")
-            try:
-                await self._send_parts(uow, message, chat_id, parts, markup=InlineKeyboardMarkup([[answer]]))
-                dialog.delivered_at = _now()
-            except Forbidden:  # the reporter blocked the bot: the message waits for /status instead
-                log.info("reporter_unreachable report=%s", report.id)
-        uow.outbox.add(OutboxMessage(kind=OutboxKind.STAFF_NOTE, report_id=report.id, message_id=dialog.id, priority=1, payload={}))
-
-    async def _send_to_staff(self, uow: UnitOfWork, report: Report, message: OutboxMessage) -> None:
-        """A reporter's answer as a reply to the card; officers can reply to it in turn."""
-        dialog = await uow.messages.get(message.message_id)
-        with self._for_officers():
-            heading = _("The reporter of report #{number} wrote:", number=str(report.id))
-            parts = dialog_messages(heading, dialog, with_original=True)
-        first = await self._send_parts(uow, message, self._settings.staff_chat_id, parts, reply_to=report.staff_message_id)
-        dialog.staff_message_id, dialog.delivered_at = first, _now()
-
-    async def _send_staff_note(self, uow: UnitOfWork, report: Report, message: OutboxMessage) -> None:
-        """Tell the officer whether their message reached the reporter or waits for /status."""
-        dialog = await uow.messages.get(message.message_id)
-        with self._for_officers():
-            if dialog.delivered_at:
-                text = _("Sent to the reporter of report #{number}.", number=str(report.id))
-            else:
-                text = _("Waiting for pickup: the reporter of report #{number} will see it with /status.", number=str(report.id))
-        await self._send_parts(uow, message, self._settings.staff_chat_id, [text], reply_to=dialog.staff_message_id)
-
-    async def _send_parts(
-        self, uow: UnitOfWork, message: OutboxMessage, chat_id: int, parts: list[str], *,
-        reply_to: int | None = None, markup: InlineKeyboardMarkup | None = None,
-    ) -> int:
-        """Send HTML parts in order (buttons under the last); a retry continues after the last
-        part sent, because each part is recorded as it goes. Returns the first part's id."""
-        first = message.payload.get("first_id")
-        reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
-        for number in range(message.payload.get("parts_sent", 0), len(parts)):
-            if chat_id == self._settings.staff_chat_id:
-                await self._pace.wait()
-            sent = await self._bot.send_message(
-                chat_id, parts[number], parse_mode=ParseMode.HTML, reply_parameters=reply,
-                reply_markup=markup if number == len(parts) - 1 else None, disable_web_page_preview=True,
-            )  # fmt: skip
-            first = first or sent.message_id
-            message.payload = {"parts_sent": number + 1, "first_id": first}
-            await uow.commit()
-        return first
 
     def _staff_pause_left(self) -> float:
         return max(0.0, self._staff_paused_until - time.monotonic())

@@ -143,7 +143,42 @@ async def purge_expired(uow: UnitOfWork, retention_days: int) -> int:
     return deleted
 
 
-async def add_dialog_message(uow: UnitOfWork, report: Report, message: ReportMessage, *, translate: bool) -> None:
+async def link_reporter(uow: UnitOfWork, report_id: int, sealed_chat: bytes) -> None:
+    """The reporter opted in to notices: keep their chat, sealed for this one report."""
+    await uow.reporter_links.add(report_id, sealed_chat)
+    await uow.commit()
+
+
+async def forget_reporter(uow: UnitOfWork, report_id: int) -> None:
+    await uow.reporter_links.delete(report_id)
+    await uow.commit()
+
+
+async def mark_picked_up(uow: UnitOfWork, messages: list[ReportMessage]) -> None:
+    """Officers' messages the reporter has now read with /status."""
+    now = datetime.now(UTC)
+    for message in messages:
+        message.picked_up_at = message.picked_up_at or now
+    await uow.commit()
+
+
+async def add_officer_message(
+    uow: UnitOfWork, report: Report, body: str, *, officer_id: int, officer_name: str, language: str,
+    staff_message_id: int, translate: bool,
+) -> None:  # fmt: skip
+    message = ReportMessage(
+        author=MessageAuthor.OFFICER, officer_id=officer_id, officer_name=officer_name, body=body,
+        language=language, staff_message_id=staff_message_id,
+    )  # fmt: skip
+    await _add_dialog_message(uow, report, message, translate=translate)
+
+
+async def add_reporter_message(uow: UnitOfWork, report: Report, body: str, *, language: str, translate: bool) -> None:
+    message = ReportMessage(author=MessageAuthor.REPORTER, body=body, language=language)
+    await _add_dialog_message(uow, report, message, translate=translate)
+
+
+async def _add_dialog_message(uow: UnitOfWork, report: Report, message: ReportMessage, *, translate: bool) -> None:
     """Store one message of the dialog; the translation jobs take it from here, or, without
     translation, it is queued for delivery at once."""
     message.report_id = report.id

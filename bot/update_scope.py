@@ -1,12 +1,20 @@
-"""Per-update scope: one unit of work and one locale for exactly the duration of an update.
+"""Per-update scope and the order in which updates run.
 
-A handler cannot undo a ContextVar after the last handler group has run, so the scope is
-entered here, around the whole of PTB's processing of the update. The conversation timeout,
-which PTB runs from its job queue rather than as an update, enters the same scope.
+**Ordering rule.** Updates from different chats run concurrently, at most `MAX_IN_FLIGHT` at a
+time. Updates from one chat run one at a time, in the order Telegram sent them: a person's
+conversation steps (private chat id = their user id) and everything in the staff chat keep their
+order, so nobody waits behind someone else's slow step. An update without a chat (none that the
+bot handles today) runs in its user's lane, else freely.
+
+**Scope.** Each update gets one unit of work and one locale for exactly its duration. A handler
+cannot undo a ContextVar after the last handler group has run, so the scope is entered here,
+around the whole of PTB's processing of the update. The conversation timeout, which PTB runs
+from its job queue rather than as an update, enters the same scope.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -22,10 +30,12 @@ from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+MAX_IN_FLIGHT = 64  # updates being handled at once, across all chats
+
 
 @asynccontextmanager
 async def update_scope(services: Services, update: object) -> AsyncIterator[None]:
-    async with UnitOfWork(services.sessions) as uow:
+    async with services.unit_of_work() as uow:
         with unit_of_work_for_update(uow):
             locale = await _locale_for(services, update, uow)
             with active_locale(services.i18n.get(locale)):
@@ -54,10 +64,35 @@ async def _locale_for(services: Services, update: object, uow: UnitOfWork) -> st
 
 
 class UpdateScope(BaseUpdateProcessor):
-    def __init__(self, services: Services) -> None:
-        # One update at a time keeps a person's conversation steps in order.
-        super().__init__(max_concurrent_updates=1)
+    def __init__(self, services: Services, max_in_flight: int = MAX_IN_FLIGHT) -> None:
+        super().__init__(max_concurrent_updates=max_in_flight)
         self._services = services
+        # One lock per chat with updates in hand; a lane is dropped when its last update is done,
+        # so this holds only chats that are busy right now.
+        self._lanes: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        # PTB starts one task per update, in the order received; the lane is taken before the
+        # global bound, so a chat's updates queue in that order.
+        key = _lane_key(update)
+        if key is None:
+            await super().process_update(update, coroutine)
+            return
+        lock, users = self._lanes.get(key) or (asyncio.Lock(), 0)
+        self._lanes[key] = (lock, users + 1)
+        try:
+            async with lock:
+                await super().process_update(update, coroutine)
+        finally:
+            lock, users = self._lanes[key]
+            if users == 1:
+                del self._lanes[key]
+            else:
+                self._lanes[key] = (lock, users - 1)
+
+    @property
+    def busy_lanes(self) -> int:
+        return len(self._lanes)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         async with update_scope(self._services, update):
@@ -68,3 +103,10 @@ class UpdateScope(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         pass
+
+
+def _lane_key(update: object) -> int | None:
+    if not isinstance(update, Update):
+        return None
+    chat, user = update.effective_chat, update.effective_user
+    return chat.id if chat is not None else user.id if user is not None else None

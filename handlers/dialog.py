@@ -20,10 +20,9 @@ from telegram.ext import (
 from bot.context import BotContext
 from bot.i18n import _, current_locale
 from bot.menus import main_menu
-from bot.reports import MAX_TEXT, add_dialog_message
+from bot.reports import MAX_TEXT, add_officer_message, add_reporter_message
 from handlers.fallback import stale_button
 from handlers.staff import is_officer, refuse
-from storage.models import MessageAuthor, ReportMessage
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +30,6 @@ ANSWERING = 1
 # Prompts the "Message reporter" button posted, and the report each is for. In memory only:
 # after a restart, officers reply to the card itself.
 PROMPTS_KEY = "dialog_prompts"
-
-
-def _wake(context: BotContext) -> None:
-    context.services.translation_wakeup.set()
-    context.services.delivery_wakeup.set()
 
 
 async def officer_writes(update: Update, context: BotContext) -> None:
@@ -51,15 +45,11 @@ async def officer_writes(update: Update, context: BotContext) -> None:
         return
     report = await context.uow.reports.get(report_id)
     officer = update.effective_user
-    await add_dialog_message(
-        context.uow, report,
-        ReportMessage(
-            author=MessageAuthor.OFFICER, officer_id=officer.id, officer_name=officer.full_name, body=message.text,
-            language=context.settings.officer_locale, staff_message_id=message.message_id,
-        ),
+    await add_officer_message(
+        context.uow, report, message.text, officer_id=officer.id, officer_name=officer.full_name,
+        language=context.settings.officer_locale, staff_message_id=message.message_id,
         translate=context.settings.translation,
     )  # fmt: skip
-    _wake(context)
     log.info("officer_message report=%s", report.id)
 
 
@@ -106,12 +96,9 @@ async def answer_written(update: Update, context: BotContext) -> int:
     if report is None:  # deleted by retention meanwhile
         await update.effective_message.reply_text(_("This report no longer exists."), reply_markup=main_menu())
         return ConversationHandler.END
-    await add_dialog_message(
-        context.uow, report,
-        ReportMessage(author=MessageAuthor.REPORTER, body=text, language=current_locale()),
-        translate=context.settings.translation,
-    )  # fmt: skip
-    _wake(context)
+    await add_reporter_message(
+        context.uow, report, text, language=current_locale(), translate=context.settings.translation
+    )
     log.info("reporter_message report=%s", report.id)
     await update.effective_message.reply_text(_("Sent to the officers. Thank you."), reply_markup=main_menu())
     return ConversationHandler.END

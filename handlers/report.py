@@ -7,6 +7,7 @@ in one transaction with its staff deliveries, and only after that commit is the 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from enum import IntEnum, auto
 
@@ -22,6 +23,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import preferences
 from bot.cards import CardFields, render, separate_text
 from bot.categories import CATEGORIES
 from bot.context import BotContext
@@ -34,6 +36,7 @@ from bot.reports import (
     Draft,
     DraftAttachment,
     coarsen,
+    link_reporter,
     submit,
     text_is_separate,
 )
@@ -114,8 +117,7 @@ async def read_more(update: Update, context: BotContext) -> None:
 
 
 async def accept_notice(update: Update, context: BotContext) -> Step:
-    await context.uow.preferences.accept_notice(context.pseudonym(update.effective_user))
-    await context.uow.commit()
+    await preferences.accept_notice(context.uow, context.pseudonym(update.effective_user))
     return await ask_category(update, context)
 
 
@@ -204,7 +206,12 @@ async def _clean_document(context: BotContext, attachment: DraftAttachment) -> s
         return _("File attached. Hidden details in this file (such as its author) are not removed.")
     data = bytes(await (await context.bot.get_file(attachment.file_id)).download_as_bytearray())
     try:
-        attachment.cleaned_content, attachment.mime_type = strip_metadata(data, attachment.mime_type)
+        # Decoding a 50-megapixel picture takes seconds: in a thread, a few at a time, so the
+        # event loop keeps answering everybody else meanwhile.
+        async with context.services.image_cleaning:
+            attachment.cleaned_content, attachment.mime_type = await asyncio.to_thread(
+                strip_metadata, data, attachment.mime_type
+            )
     except MetadataError:
         return None
     log.info("image_metadata_removed")
@@ -374,8 +381,6 @@ async def send(update: Update, context: BotContext) -> Step:
         context.uow, draft, language=current_locale(), urgent=draft.category in context.settings.urgent,
         keys=context.services.keys, translate=context.settings.translation,
     )  # fmt: skip
-    context.services.delivery_wakeup.set()
-    context.services.translation_wakeup.set()
     # The content is in the database now; memory keeps only which report awaits the notify choice.
     context.services.drafts.start(context.pseudonym(update.effective_user)).submitted_report_id = report.id
     log.info("report_submitted report=%s", report.id)
@@ -401,8 +406,7 @@ async def choose_notify(update: Update, context: BotContext) -> int:
     draft = context.services.drafts.get(pseudonym)
     if update.callback_query.data == "report:notify:yes" and draft and draft.submitted_report_id:
         sealed = context.services.keys.seal_chat(update.effective_chat.id, draft.submitted_report_id)
-        await context.uow.reporter_links.add(draft.submitted_report_id, sealed)
-        await context.uow.commit()
+        await link_reporter(context.uow, draft.submitted_report_id, sealed)
         text = _("We will write to you here when officers respond. You can stop this at any time with /forget and your code.")
     else:
         text = _("We will not write to you. Send /status and your code to check your report.")

@@ -58,7 +58,6 @@ async def act(update: Update, context: BotContext) -> None:
         return
     officer = update.effective_user
     await change_status(context.uow, report, ACTIONS[action], officer.id, officer.full_name)
-    context.services.delivery_wakeup.set()
     log.info("report_status_changed report=%s status=%s", report.id, report.status)
     await query.answer(_("Saved: {status}", status=_(STATUS_LABELS[report.status])))
 

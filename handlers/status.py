@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import UTC, datetime
 
 from babel.dates import format_date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -26,6 +25,7 @@ from bot.cards import dialog_messages, officer_heading
 from bot.context import BotContext
 from bot.i18n import N_, _, formatting_locale, ngettext
 from bot.menus import main_menu
+from bot.reports import forget_reporter, mark_picked_up
 from storage.models import MessageAuthor, Report, ReportStatus
 
 log = logging.getLogger(__name__)
@@ -84,8 +84,7 @@ async def show_status(update: Update, context: BotContext, code: str) -> None:
         for part in parts:
             last = message is messages[-1] and part is parts[-1]
             await update.effective_chat.send_message(part, parse_mode=ParseMode.HTML, reply_markup=answer if last else None)
-        message.picked_up_at = message.picked_up_at or datetime.now(UTC)
-    await context.uow.commit()
+    await mark_picked_up(context.uow, messages)
 
 
 async def status(update: Update, context: BotContext) -> int:
@@ -117,8 +116,7 @@ async def forget(update: Update, context: BotContext) -> None:
     report = await _report_for(update, context, " ".join(context.args))
     if report is None:
         return
-    await context.uow.reporter_links.delete(report.id)
-    await context.uow.commit()
+    await forget_reporter(context.uow, report.id)
     log.info("reporter_link_forgotten report=%s", report.id)
     await update.effective_message.reply_text(
         _("Done. We can no longer write to you about this report. You can still check it with /status.")

@@ -106,6 +106,9 @@ class OutboxRepository:
     def add(self, message: OutboxMessage) -> None:
         self._session.add(message)
 
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        return await self._session.get(OutboxMessage, message_id)
+
     async def due(self, now: datetime, limit: int, kinds: Sequence[str] | None = None) -> list[OutboxMessage]:
         """Undelivered messages whose time has come: urgent first, then in the order written."""
         query = (

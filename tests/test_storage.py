@@ -118,3 +118,38 @@ async def test_retention_deletes_old_reports_with_everything_attached(engine: As
         assert list(await session.scalars(select(Report.body))) == ["recent"]
         for model in (Attachment, ReporterLink, OutboxMessage, AuditEvent):
             assert await session.scalar(select(func.count()).select_from(model)) == 1, model.__name__
+
+
+async def test_a_commit_that_added_rows_of_a_model_runs_its_callback_once(engine: AsyncEngine) -> None:
+    """Delivery is woken by the commit itself, never by a caller remembering to."""
+    from datetime import UTC, datetime
+
+    from storage.models import OutboxMessage, Preference, Report
+
+    await upgrade_to_head(engine)
+    sessions = session_factory(engine)
+    woken: list[str] = []
+    on_commit = {OutboxMessage: lambda: woken.append("delivery"), Report: lambda: woken.append("translation")}
+
+    async with UnitOfWork(sessions, on_commit) as uow:
+        await uow.preferences.set_locale(PSEUDONYM, "es")
+        await uow.commit()
+    assert woken == []  # a preference is nobody's work
+
+    async with UnitOfWork(sessions, on_commit) as uow:
+        report = await uow.reports.add(Report(
+            category="crime", urgent=False, language="en", body="x", status="new", location_exact=False,
+            receipt_hash="r" * 64, received_at=datetime.now(UTC),
+        ))  # fmt: skip
+        uow.outbox.add(OutboxMessage(kind="card", report_id=report.id, priority=1, payload={}, attempts=0))
+        assert woken == []  # flushed, not yet committed
+        await uow.commit()
+        assert sorted(woken) == ["delivery", "translation"]
+        await uow.commit()  # nothing new: nobody woken again
+    assert sorted(woken) == ["delivery", "translation"]
+
+    async with UnitOfWork(sessions, on_commit) as uow:  # rolled back: nothing to wake for
+        uow.outbox.add(OutboxMessage(kind="card", report_id=report.id, priority=1, payload={}, attempts=0))
+    async with sessions() as session:
+        assert await session.get(Preference, PSEUDONYM) is not None
+    assert sorted(woken) == ["delivery", "translation"]
