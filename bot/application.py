@@ -13,7 +13,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.warnings import PTBUserWarning
 
 from bot.config import Settings
-from bot.context import SERVICES_KEY, BotContext, Services, services_of
+from bot.context import BotContext, BotData, Services, services_of
 from bot.crypto import Keys
 from bot.delivery import DeliveryLoop
 from bot.i18n import I18n, active_locale, telegram_language_code
@@ -30,8 +30,6 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 log = logging.getLogger(__name__)
 
-DELIVERY_KEY = "delivery"
-TRANSLATION_KEY = "translation"
 PURGE_EVERY = timedelta(hours=1)
 
 
@@ -53,14 +51,14 @@ def build_application(services: Services) -> Application:
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
-        .context_types(ContextTypes(context=BotContext))
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .concurrent_updates(UpdateScope(services))
         .post_init(on_startup)
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)
         .build()
     )
-    application.bot_data[SERVICES_KEY] = services
+    application.bot_data.services = services
 
     with warnings.catch_warnings():
         # Conversations here mix buttons and messages and are tracked per chat and user, not per
@@ -69,7 +67,7 @@ def build_application(services: Services) -> Application:
         conversations = [
             *report.handlers(settings.draft_timeout_minutes),
             *status.handlers(),
-            *dialog.handlers(settings.staff_chat_id),
+            *dialog.handlers(settings.staff_chat_id, settings.draft_timeout_minutes),
         ]
     # Order matters: gatekeeping first, then features, then the catch-all answers.
     application.add_handlers(chats.handlers(), group=-1)
@@ -92,12 +90,12 @@ async def on_startup(application: Application) -> None:
     services = services_of(application)
     await upgrade_to_head(services.engine)
     await set_command_menus(application)
-    delivery = application.bot_data[DELIVERY_KEY] = DeliveryLoop(application.bot, services)
-    delivery.start()
+    application.bot_data.delivery = DeliveryLoop(application.bot, services)
+    application.bot_data.delivery.start()
     if services.settings.translation:
         translator = Translator(services.settings.translation_dir, list(services.i18n.locales), services.settings.translation_timeout_seconds)
-        translation_jobs = application.bot_data[TRANSLATION_KEY] = TranslationJobs(services, translator)
-        translation_jobs.start()
+        application.bot_data.translation_jobs = TranslationJobs(services, translator)
+        application.bot_data.translation_jobs.start()
     application.job_queue.run_repeating(purge_old_reports, interval=PURGE_EVERY, first=0, name="retention")
     log.info("ready")
 
@@ -111,9 +109,9 @@ async def purge_old_reports(context: BotContext) -> None:
 
 
 async def on_stop(application: Application) -> None:
-    await application.bot_data[DELIVERY_KEY].stop()
-    if TRANSLATION_KEY in application.bot_data:
-        await application.bot_data[TRANSLATION_KEY].stop()
+    await application.bot_data.delivery.stop()
+    if application.bot_data.translation_jobs is not None:
+        await application.bot_data.translation_jobs.stop()
 
 
 async def on_shutdown(application: Application) -> None:

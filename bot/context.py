@@ -12,14 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import User
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.background import WakeableLoop
 from bot.config import Settings
 from bot.crypto import Keys
+from bot.expiring import ExpiringMap
 from bot.i18n import I18n
 from bot.reports import AttemptLimiter, Drafts
 from storage.models import OutboxMessage, Report, ReportMessage
 from storage.unit_of_work import UnitOfWork
 
-SERVICES_KEY = "services"
+# An officer can answer a "Message reporter" prompt for this long; later, they reply to the card.
+PROMPT_SECONDS = 7 * 24 * 3600
+MEMORY_LIMIT = 10_000  # entries in each in-memory map
 
 _unit_of_work: ContextVar[UnitOfWork] = ContextVar("unit_of_work")
 
@@ -41,7 +45,10 @@ class Services:
     # Pictures being cleaned of metadata at once, each in a thread: a bound on CPU and memory.
     image_cleaning: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
     # Pseudonym → the report a reporter is writing an answer to; in memory only.
-    answering: dict[str, int] = field(default_factory=dict)
+    # Forgotten when the answer conversation times out (DRAFT_TIMEOUT_MINUTES), at the latest.
+    answering: ExpiringMap[str, int] = field(default_factory=lambda: ExpiringMap(PROMPT_SECONDS, MEMORY_LIMIT))
+    # Staff-chat message id of a "Message reporter" prompt → its report.
+    dialog_prompts: ExpiringMap[int, int] = field(default_factory=lambda: ExpiringMap(PROMPT_SECONDS, MEMORY_LIMIT))
 
     def unit_of_work(self) -> UnitOfWork:
         """A unit of work whose commits wake the loops that have new work: new outbox rows wake
@@ -62,7 +69,15 @@ def unit_of_work_for_update(uow: UnitOfWork) -> Iterator[None]:
         _unit_of_work.reset(token)
 
 
-class BotContext(CallbackContext[ExtBot[None], dict, dict, dict]):
+class BotData:
+    """PTB's bot_data, typed: what the application keeps for its whole life."""
+
+    services: Services
+    delivery: WakeableLoop
+    translation_jobs: WakeableLoop | None = None
+
+
+class BotContext(CallbackContext[ExtBot[None], dict, dict, BotData]):
     @property
     def services(self) -> Services:
         return services_of(self.application)
@@ -85,4 +100,4 @@ class BotContext(CallbackContext[ExtBot[None], dict, dict, dict]):
 
 
 def services_of(application: Application) -> Services:
-    return application.bot_data[SERVICES_KEY]
+    return application.bot_data.services

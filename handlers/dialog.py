@@ -14,6 +14,7 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -27,9 +28,6 @@ from handlers.staff import is_officer, refuse
 log = logging.getLogger(__name__)
 
 ANSWERING = 1
-# Prompts the "Message reporter" button posted, and the report each is for. In memory only:
-# after a restart, officers reply to the card itself.
-PROMPTS_KEY = "dialog_prompts"
 
 
 async def officer_writes(update: Update, context: BotContext) -> None:
@@ -37,7 +35,7 @@ async def officer_writes(update: Update, context: BotContext) -> None:
     message = update.effective_message
     replied_to = message.reply_to_message.message_id
     report_id = await context.uow.messages.report_of_staff_message(replied_to)
-    report_id = report_id or context.bot_data.get(PROMPTS_KEY, {}).get(replied_to)
+    report_id = report_id or context.services.dialog_prompts.get(replied_to)
     if report_id is None:
         return  # officers talking among themselves
     if not is_officer(update, context):
@@ -64,7 +62,7 @@ async def ask_officer(update: Update, context: BotContext) -> None:
         _("Reply to this message with what you want to tell the reporter of report #{number}.", number=str(report_id)),
         reply_markup=ForceReply(selective=True),
     )
-    context.bot_data.setdefault(PROMPTS_KEY, {})[prompt.message_id] = report_id
+    context.services.dialog_prompts[prompt.message_id] = report_id
 
 
 async def start_answer(update: Update, context: BotContext) -> int:
@@ -91,7 +89,7 @@ async def answer_written(update: Update, context: BotContext) -> int:
             _("This is too long. Please send at most {limit} characters.", limit=MAX_TEXT)
         )
         return ANSWERING
-    report_id = context.services.answering.pop(context.pseudonym(update.effective_user), None)
+    report_id = context.services.answering.pop(context.pseudonym(update.effective_user))
     report = await context.uow.reports.get(report_id) if report_id else None
     if report is None:  # deleted by retention meanwhile
         await update.effective_message.reply_text(_("This report no longer exists."), reply_markup=main_menu())
@@ -105,22 +103,30 @@ async def answer_written(update: Update, context: BotContext) -> int:
 
 
 async def cancel_answer(update: Update, context: BotContext) -> int:
-    context.services.answering.pop(context.pseudonym(update.effective_user), None)
+    context.services.answering.pop(context.pseudonym(update.effective_user))
     await update.effective_message.reply_text(_("Cancelled."), reply_markup=main_menu())
     return ConversationHandler.END
 
 
-def handlers(staff_chat_id: int) -> list[BaseHandler]:
+async def answer_timed_out(update: Update, context: BotContext) -> None:
+    """Nothing was written in time: forget which report the person was answering."""
+    context.services.answering.pop(context.pseudonym(update.effective_user))
+
+
+def handlers(staff_chat_id: int, timeout_minutes: float) -> list[BaseHandler]:
     private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
     return [
         MessageHandler(filters.Chat(staff_chat_id) & filters.REPLY & filters.TEXT & ~filters.COMMAND, officer_writes),
         CallbackQueryHandler(ask_officer, pattern=r"^staff:msg:\d{1,12}$"),
         ConversationHandler(
             entry_points=[CallbackQueryHandler(start_answer, pattern=r"^ans:\d{1,12}:[0-9a-f]{16}$")],
-            states={ANSWERING: [MessageHandler(private_text, answer_written)]},
+            states={
+                ANSWERING: [MessageHandler(private_text, answer_written)],
+                ConversationHandler.TIMEOUT: [TypeHandler(Update, answer_timed_out)],
+            },
             fallbacks=[CommandHandler("cancel", cancel_answer)],
             allow_reentry=True,
-            conversation_timeout=1800,
+            conversation_timeout=timeout_minutes * 60,  # as long as an unfinished report
             name="answer",
         ),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -219,3 +220,27 @@ async def test_a_translation_that_times_out_still_reaches_officers(tg: FakeTeleg
         note = await staff_reply_to(tg, card.result["message_id"])
         assert note.params["text"] == "Report #1 was not translated: the translation took too long."
         assert running.services.settings.translation_timeout_seconds == 1e-6
+
+
+async def test_an_answer_not_written_in_time_is_forgotten(tg: FakeTelegram, make_settings) -> None:
+    async for bot in start_bot(tg, make_settings(draft_timeout_minutes=0.02)):  # 1.2 s
+        reporter = Reporter(tg, user(7600010, "en"))
+        await reporter.file("Lights out on Elm Street.", notify=True)
+        card = await card_of(tg, 1)
+        await card_recorded(bot.services.sessions, 1)
+        after = tg.mark()
+        officer_replies(tg, card.result, "Since when?")
+        to_reporter = await tg.wait_for_reply(reporter.person.id, after=after)
+        prompt = await reporter.press(to_reporter, answer_button(to_reporter.result))
+        assert prompt.params["text"].startswith("Write your answer")
+        answering = bot.services.answering
+        assert len(answering) == 1
+
+        for _ in range(200):  # the conversation times out after 1.2 s; a bounded wait for it
+            if not len(answering):
+                break
+            await asyncio.sleep(0.05)
+        assert len(answering) == 0
+        reply = await reporter.say("Since Monday.")  # too late: not taken as an answer
+        assert reply.params["text"] != "Sent to the officers. Thank you."
+        assert [m.author for m in await rows(bot.services.sessions, ReportMessage)] == ["officer"]
