@@ -28,6 +28,17 @@ async def staff_reply_to(tg: FakeTelegram, message_id: int, after: int = 0) -> C
     )
 
 
+async def officers_asked(bot: RunningBot, tg: FakeTelegram, reporter: Reporter, question: str) -> Call:
+    """The reporter files report #1 with notifications on, an officer replies to its card with
+    `question`; returns the message the reporter received."""
+    await reporter.file("Text", notify=True)
+    card = await card_of(tg, 1)
+    await card_recorded(bot.services.sessions, 1)
+    after = tg.mark()
+    officer_replies(tg, card.result, question)
+    return await tg.wait_for_reply(reporter.person.id, after=after)
+
+
 def answer_button(message: dict) -> str:
     [data] = [d for d in buttons(message) if d.startswith("ans:")]
     return data
@@ -101,13 +112,7 @@ async def test_the_message_reporter_button_asks_for_a_reply(bot: RunningBot, tg:
 
 
 async def test_a_forged_answer_button_is_refused(bot: RunningBot, tg: FakeTelegram, log_records) -> None:
-    reporter = Reporter(tg, user(7600004, "en"))
-    await reporter.file("Text", notify=True)
-    card = await card_of(tg, 1)
-    await card_recorded(bot.services.sessions, 1)
-    after = tg.mark()
-    officer_replies(tg, card.result, "Question?")
-    to_reporter = await tg.wait_for_reply(reporter.person.id, after=after)
+    to_reporter = await officers_asked(bot, tg, Reporter(tg, user(7600004, "en")), "Question?")
 
     intruder = Reporter(tg, user(7600005, "ar", first_name="Mallory"))
     menu = await intruder.say("/start")
@@ -225,12 +230,7 @@ async def test_a_translation_that_times_out_still_reaches_officers(tg: FakeTeleg
 async def test_an_answer_not_written_in_time_is_forgotten(tg: FakeTelegram, make_settings) -> None:
     async for bot in start_bot(tg, make_settings(draft_timeout_minutes=0.02)):  # 1.2 s
         reporter = Reporter(tg, user(7600010, "en"))
-        await reporter.file("Lights out on Elm Street.", notify=True)
-        card = await card_of(tg, 1)
-        await card_recorded(bot.services.sessions, 1)
-        after = tg.mark()
-        officer_replies(tg, card.result, "Since when?")
-        to_reporter = await tg.wait_for_reply(reporter.person.id, after=after)
+        to_reporter = await officers_asked(bot, tg, reporter, "Since when?")
         prompt = await reporter.press(to_reporter, answer_button(to_reporter.result))
         assert prompt.params["text"].startswith("Write your answer")
         answering = bot.services.answering
