@@ -31,6 +31,8 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 log = logging.getLogger(__name__)
 
 PURGE_EVERY = timedelta(hours=1)
+CONNECTIONS = 8
+POOL_TIMEOUT_SECONDS = 30.0
 
 
 def build_services(settings: Settings) -> Services:
@@ -53,6 +55,10 @@ def build_application(services: Services) -> Application:
         .base_file_url(settings.telegram_file_base_url)
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .concurrent_updates(UpdateScope(services))
+        # A few connections, waited for: httpx scans its whole pool for every request, so PTB's
+        # default of 256 costs more CPU than it saves once many updates run at once.
+        .connection_pool_size(CONNECTIONS)
+        .pool_timeout(POOL_TIMEOUT_SECONDS)
         .post_init(on_startup)
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)

@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.crypto import Keys
 from bot.expiring import ExpiringMap
 from bot.i18n import I18n
+from bot.preferences import SavedLocales
 from bot.reports import AttemptLimiter, Drafts
 from storage.models import OutboxMessage, Report, ReportMessage
 from storage.unit_of_work import UnitOfWork
@@ -38,6 +39,7 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     drafts: Drafts = field(default_factory=Drafts)
+    saved_locales: SavedLocales = field(default_factory=SavedLocales)
     status_attempts: AttemptLimiter = field(default_factory=AttemptLimiter)
     # Set by a commit that added work (see unit_of_work), so the loops look at once.
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)

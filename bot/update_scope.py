@@ -53,7 +53,7 @@ async def _locale_for(services: Services, update: object, uow: UnitOfWork) -> st
     if user is None:
         return i18n.default_locale
     try:
-        saved = await uow.preferences.locale_of(services.keys.pseudonym(user.id))
+        saved = await services.saved_locales.of(uow, services.keys.pseudonym(user.id))
     except SQLAlchemyError as exc:
         # Still answer in the client's language rather than not at all.
         log.warning("saved_locale_unavailable error=%s", type(exc).__name__)

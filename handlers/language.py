@@ -7,7 +7,6 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot import preferences
 from bot.context import BotContext
 from bot.i18n import I18n, _, active_locale, native_name
 from bot.menus import main_menu
@@ -61,7 +60,7 @@ async def set_language(update: Update, context: BotContext) -> None:
     if locale not in context.i18n.locales:
         await query.answer(_("This language is not available."), show_alert=True)
         return
-    await preferences.save_language(context.uow, context.pseudonym(update.effective_user), locale)
+    await context.services.saved_locales.save(context.uow, context.pseudonym(update.effective_user), locale)
     log.info("language_chosen locale=%s", locale)
     await query.answer()
     with active_locale(context.i18n.get(locale)):

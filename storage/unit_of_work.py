@@ -23,6 +23,15 @@ from storage.repositories import (
     TranslationRepository,
 )
 
+_ADDED = "outreach_added_models"
+
+
+@event.listens_for(Session, "before_flush")
+def _note_added(session: Session, _transaction: UOWTransaction, _instances: object) -> None:
+    """Which models gained rows in this session since its last commit (one listener for all
+    sessions: registering one per unit of work cost more than the update it served)."""
+    session.info.setdefault(_ADDED, set()).update(type(instance) for instance in session.new)
+
 
 class UnitOfWork:
     preferences: PreferenceRepository
@@ -40,14 +49,11 @@ class UnitOfWork:
     ) -> None:
         self._session_factory = session_factory
         self._on_commit = on_commit or {}
-        self._added: set[type] = set()
 
     async def __aenter__(self) -> UnitOfWork:
         # A session takes no connection until its first query, so an update that never
         # touches the database costs nothing here.
         self._session = self._session_factory()
-        if self._on_commit:
-            event.listen(self._session.sync_session, "before_flush", self._note_added)
         self.preferences = PreferenceRepository(self._session)
         self.reports = ReportRepository(self._session)
         self.reporter_links = ReporterLinkRepository(self._session)
@@ -68,10 +74,7 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self._session.commit()
-        added, self._added = self._added, set()
+        added = self._session.sync_session.info.pop(_ADDED, set())
         for model, callback in self._on_commit.items():
             if model in added:
                 callback()
-
-    def _note_added(self, session: Session, _transaction: UOWTransaction, _instances: object) -> None:
-        self._added.update(type(instance) for instance in session.new)
