@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import platform
@@ -213,6 +214,16 @@ class Ticker:
         return f"{max(self.late) * 1000:.1f} (p99 {p99 * 1000:.1f}, {len(self.late)} ticks)"
 
 
+def fifty_megapixel_jpeg() -> bytes:
+    from PIL import Image
+
+    from bot.media import MAX_PIXELS
+
+    out = io.BytesIO()
+    Image.new("RGB", (10_000, MAX_PIXELS // 10_000), (90, 120, 150)).save(out, "JPEG", quality=60)
+    return out.getvalue()
+
+
 def ps_rss_mib(pid: int | None) -> str:
     if pid is None:
         return "not running"
@@ -342,6 +353,22 @@ async def run(args: argparse.Namespace, tmp: Path) -> tuple[list[tuple[str, str]
             for m in ("argostranslate", "ctranslate2", "numpy", "onnxruntime", "torch", "telegram")
             if m in sys.modules
         )
+
+        # The same translations while a 50-megapixel picture is cleaned, as the bot's report
+        # handler does it (after the RSS figures).
+        from bot.cleaning import PictureCleaner
+
+        picture, pictures = fifty_megapixel_jpeg(), PictureCleaner()
+        try:
+            with Ticker() as mixed:
+                await asyncio.wait_for(
+                    asyncio.gather(
+                        pictures.clean(picture, "image/jpeg"), *(translator.translate(t, "es", "en") for t in jobs)
+                    ),
+                    BURST_TIMEOUT,
+                )
+        finally:
+            pictures.close()
     finally:
         await translator.close()
         await raw.stop()
@@ -364,6 +391,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> tuple[list[tuple[str, str]
         ("   outputs identical project/in-process/raw", f"{same}/{len(SENTENCES)}"),
         ("2. max event-loop stall (ms), idle 1 s", idle.summary()),
         (f"   during {args.jobs} translations at once, check=True", f"{busy.summary()}  goal <= {STALL_GOAL_MS:.0f}: {verdict(max(busy.late, default=0) * 1000 <= STALL_GOAL_MS)}"),
+        ("   the same, and a 50-megapixel picture cleaned (bot.cleaning)", f"{mixed.summary()}  goal <= {STALL_GOAL_MS:.0f}: {verdict(max(mixed.late, default=0) * 1000 <= STALL_GOAL_MS)}"),
         ("   (those took, wall / per job)", f"{burst_s:.2f} s / {burst_s / args.jobs * 1000:.0f} ms; {checked}/{args.jobs} back-translated"),
         ("   during the first call (worker start)", f"{start_ticker.summary()}; first call took {first_call_s:.2f} s"),
     ]  # fmt: skip

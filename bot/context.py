@@ -13,6 +13,7 @@ from telegram import User
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.background import WakeableLoop
+from bot.cleaning import PictureCleaner
 from bot.config import Settings
 from bot.crypto import Keys
 from bot.expiring import ExpiringMap
@@ -44,8 +45,7 @@ class Services:
     # Set by a commit that added work (see unit_of_work), so the loops look at once.
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     translation_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
-    # Pictures being cleaned of metadata at once, each in a thread: a bound on CPU and memory.
-    image_cleaning: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+    pictures: PictureCleaner = field(default_factory=PictureCleaner)
     # Pseudonym → the report a reporter is writing an answer to; in memory only.
     # Forgotten when the answer conversation times out (DRAFT_TIMEOUT_MINUTES), at the latest.
     answering: ExpiringMap[str, int] = field(default_factory=lambda: ExpiringMap(PROMPT_SECONDS, MEMORY_LIMIT))

@@ -13,9 +13,9 @@ import io
 import pillow_heif
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-pillow_heif.register_heif_opener()
+from bot.cleaning import CLEANABLE_TYPES, MetadataError
 
-CLEANABLE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"})
+pillow_heif.register_heif_opener()
 
 # A 48 MP phone photo fits; decoding costs ~3 bytes a pixel, times a few working copies.
 MAX_PIXELS = 50_000_000
@@ -27,10 +27,6 @@ _OUTPUT = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "HEIF": 
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 _KEEP_MODES = {"JPEG": {"L", "RGB"}, "PNG": {"1", "L", "LA", "I", "I;16", "RGB", "RGBA"}, "WEBP": {"RGB", "RGBA"}}
 _SRGB = ImageCms.createProfile("sRGB")
-
-
-class MetadataError(Exception):
-    """The file claims to be an image but cannot be decoded (or is too large to decode safely)."""
 
 
 def strip_metadata(data: bytes, mime_type: str) -> tuple[bytes, str]:

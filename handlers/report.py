@@ -7,7 +7,6 @@ in one transaction with its staff deliveries, and only after that commit is the 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from enum import IntEnum, auto
 
@@ -26,6 +25,7 @@ from telegram.ext import (
 from bot import preferences
 from bot.cards import CardFields, render, separate_text
 from bot.categories import CATEGORIES
+from bot.cleaning import CLEANABLE_TYPES, MetadataError
 from bot.context import BotContext
 from bot.i18n import N_, _, current_locale, ngettext
 from bot.menus import main_menu
@@ -199,19 +199,11 @@ async def add_media(update: Update, context: BotContext) -> Step:
 
 async def _clean_document(context: BotContext, attachment: DraftAttachment) -> str | None:
     """Remove metadata from an image sent as a file; None if the image cannot be read."""
-    # Imported here: Pillow and its HEIF plugin cost the bot ~12 MiB from start-up otherwise.
-    from bot.media import CLEANABLE_TYPES, MetadataError, strip_metadata
-
     if attachment.mime_type not in CLEANABLE_TYPES:
         return _("File attached. Hidden details in this file (such as its author) are not removed.")
     data = bytes(await (await context.bot.get_file(attachment.file_id)).download_as_bytearray())
     try:
-        # Decoding a 50-megapixel picture takes seconds: in a thread, a few at a time, so the
-        # event loop keeps answering everybody else meanwhile.
-        async with context.services.image_cleaning:
-            attachment.cleaned_content, attachment.mime_type = await asyncio.to_thread(
-                strip_metadata, data, attachment.mime_type
-            )
+        attachment.cleaned_content, attachment.mime_type = await context.services.pictures.clean(data, attachment.mime_type)
     except MetadataError:
         return None
     log.info("image_metadata_removed")
