@@ -30,7 +30,7 @@ from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-MAX_IN_FLIGHT = 64  # updates being handled at once, across all chats
+MAX_IN_FLIGHT = 16  # updates being handled at once, across all chats (bench/README.md: 8, 16, 64)
 
 
 @asynccontextmanager
