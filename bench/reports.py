@@ -36,6 +36,7 @@ import time
 import uuid
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -120,6 +121,31 @@ async def one_user(tg: BenchTelegram, number: int, reports: int, sends: list, co
         codes.append(code)
 
 
+def bench_env(workdir: Path, tg: FakeTelegram, database_url: str, **settings: object) -> Path:
+    """The bot's .env for a benchmark: the fake server, a throwaway secret, the database, `settings`."""
+    values = {"TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.base_url, "STAFF_CHAT_ID": STAFF_CHAT_ID,
+              "SECRET_KEY": "b" * 40, "DATABASE_URL": database_url, **settings}  # fmt: skip
+    env_file = workdir / ".env"
+    env_file.write_text("".join(f"{name}={value}\n" for name, value in values.items()), encoding="utf-8")
+    return env_file
+
+
+@contextlib.contextmanager
+def fresh_database(kind: str, workdir: Path) -> Iterator[tuple[str, str]]:
+    """(URL, target) of an empty database: a SQLite file in `workdir`, or a new PostgreSQL
+    database, dropped afterwards. `target` is what `database_facts` reads."""
+    if kind == "sqlite":
+        target = str(workdir / "data" / "outreach.db")
+        yield f"sqlite+aiosqlite:///{target}", target
+        return
+    target = f"outreach_bench_{uuid.uuid4().hex[:12]}"
+    asyncio.run(postgres("postgres", f'CREATE DATABASE "{target}"'))
+    try:
+        yield f"{POSTGRES}/{target}", target
+    finally:
+        asyncio.run(postgres("postgres", f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)'))
+
+
 async def postgres(database: str, *statements: str) -> list[list]:
     """Run statements on the local PostgreSQL server, bounded; the rows of each."""
     db = await asyncpg.connect(f"{POSTGRES}/{database}", timeout=10)
@@ -142,12 +168,7 @@ def database_facts(kind: str, target: str) -> tuple[list[int], int]:
 
 async def run_bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict:
     async with BenchTelegram() as tg:
-        env_file = workdir / ".env"
-        env_file.write_text(
-            f"TELEGRAM_BOT_TOKEN={tg.token}\nTELEGRAM_API_BASE_URL={tg.base_url}\nSTAFF_CHAT_ID={STAFF_CHAT_ID}\n"
-            f"SECRET_KEY={'b' * 40}\nDATABASE_URL={database_url}\nSTAFF_MESSAGES_PER_MINUTE=0\n",
-            encoding="utf-8",
-        )
+        env_file = bench_env(workdir, tg, database_url, STAFF_MESSAGES_PER_MINUTE=0)
         log = (workdir / "bot.log").open("wb")
         bot = await asyncio.create_subprocess_exec(
             str(BOT), "--env-file", str(env_file), "run",
@@ -225,19 +246,9 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="outreach-bench-") as tmp:
         workdir = Path(tmp)
-        if args.database == "sqlite":
-            target = str(workdir / "data" / "outreach.db")
-            url = f"sqlite+aiosqlite:///{target}"
-        else:
-            target = f"outreach_bench_{uuid.uuid4().hex[:12]}"
-            url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{target}"
-            asyncio.run(postgres("postgres", f'CREATE DATABASE "{target}"'))
-        try:
+        with fresh_database(args.database, workdir) as (url, target):
             r = asyncio.run(run_bench(args, workdir, url))
             ids, pending = database_facts(args.database, target)  # after the bot stopped
-        finally:
-            if args.database == "postgresql":
-                asyncio.run(postgres("postgres", f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)'))
         bot_log = (workdir / "bot.log").read_text(encoding="utf-8", errors="replace").splitlines()
 
     n, problems = args.reports, problems_of(args.reports, r, ids, pending)

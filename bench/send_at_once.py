@@ -17,19 +17,17 @@ import argparse
 import asyncio
 import re
 import shlex
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.reports import POSTGRES, BenchTelegram, postgres  # noqa: E402
+from bench.reports import BenchTelegram, bench_env, database_facts, fresh_database  # noqa: E402
 from bench.startup import BOT  # noqa: E402
 from bench.throughput import Bot  # noqa: E402
 from tests.conftest import STAFF_CHAT_ID  # noqa: E402
@@ -47,12 +45,7 @@ async def up_to_review(reporter: Reporter, n: int) -> Call:
 
 async def one_count(people: int, workdir: Path, database_url: str) -> dict:
     async with BenchTelegram() as tg:
-        env_file = workdir / ".env"
-        env_file.write_text(
-            f"TELEGRAM_BOT_TOKEN={tg.token}\nTELEGRAM_API_BASE_URL={tg.base_url}\nSTAFF_CHAT_ID={STAFF_CHAT_ID}\n"
-            f"SECRET_KEY={'b' * 40}\nDATABASE_URL={database_url}\nSTAFF_MESSAGES_PER_MINUTE=20\nTRANSLATION=false\n",
-            encoding="utf-8",
-        )
+        env_file = bench_env(workdir, tg, database_url, STAFF_MESSAGES_PER_MINUTE=20, TRANSLATION="false")
         bot = await Bot.start(tg, [str(BOT), "--env-file", str(env_file), "run"], workdir)
         try:
             reporters = [Reporter(tg, FakeUser(id=6_000_000 + n, first_name=f"S{n}", language_code=("es", "ar", "en")[n % 3]))
@@ -84,13 +77,6 @@ async def one_count(people: int, workdir: Path, database_url: str) -> dict:
         }  # fmt: skip
 
 
-def stored_reports(database: str, target: str) -> int:
-    if database == "sqlite":
-        with sqlite3.connect(target) as db:
-            return db.execute("SELECT count(*) FROM reports").fetchone()[0]
-    return asyncio.run(postgres(target, "SELECT count(*) FROM reports"))[0][0][0]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, nargs="+", default=[20, 200])
@@ -102,19 +88,9 @@ def main() -> int:
     for people in args.people:
         with tempfile.TemporaryDirectory(prefix="outreach-send-") as scratch:
             workdir = Path(scratch)
-            if args.database == "sqlite":
-                target = str(workdir / "outreach.db")
-                url = f"sqlite+aiosqlite:///{target}"
-            else:
-                target = f"outreach_bench_{uuid.uuid4().hex[:10]}"
-                url = f"{POSTGRES}/{target}"
-                asyncio.run(postgres("postgres", f'CREATE DATABASE "{target}"'))
-            try:
+            with fresh_database(args.database, workdir) as (url, target):
                 result = asyncio.run(one_count(people, workdir, url))
-                stored = stored_reports(args.database, target)
-            finally:
-                if args.database == "postgresql":
-                    asyncio.run(postgres("postgres", f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)'))
+                stored = len(database_facts(args.database, target)[0])
         waits = result["waits"]
         print(f"  {people:>6} {stored:>7} {result['codes']:>6} {statistics.median(waits):>6.2f} {max(waits):>6.2f} "
               f"{result['cards_before_last_receipt']:>22} {len(result['errors']):>11}")  # fmt: skip

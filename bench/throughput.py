@@ -37,9 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.reports import POSTGRES, BenchTelegram, postgres  # noqa: E402
+from bench.reports import BenchTelegram, bench_env, fresh_database  # noqa: E402
 from bench.startup import BOT, child_env  # noqa: E402
-from tests.conftest import STAFF_CHAT_ID  # noqa: E402
 from tests.fake_telegram import FakeUser  # noqa: E402
 
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -144,12 +143,7 @@ async def measure(tg: BenchTelegram, command: list[str], workdir: Path, first_id
 async def run(args: argparse.Namespace, workdir: Path, database_url: str) -> list[dict]:
     rounds = []
     async with BenchTelegram() as tg:
-        env_file = workdir / ".env"
-        env_file.write_text(
-            f"TELEGRAM_BOT_TOKEN={tg.token}\nTELEGRAM_API_BASE_URL={tg.base_url}\nSTAFF_CHAT_ID={STAFF_CHAT_ID}\n"
-            f"SECRET_KEY={'b' * 40}\nDATABASE_URL={database_url}\nSTAFF_MESSAGES_PER_MINUTE=0\nTRANSLATION=false\n",
-            encoding="utf-8",
-        )
+        env_file = bench_env(workdir, tg, database_url, STAFF_MESSAGES_PER_MINUTE=0, TRANSLATION="false")
         echo = [str(PYTHON), str(ROOT / "bench" / "echo_bot.py"), tg.token, tg.base_url]
         full = [str(BOT), "--env-file", str(env_file), "run"]
         if args.profile:
@@ -174,15 +168,8 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="outreach-throughput-") as scratch:
         workdir = Path(scratch)
-        if args.database == "sqlite":
-            result = asyncio.run(run(args, workdir, f"sqlite+aiosqlite:///{workdir / 'outreach.db'}"))
-        else:
-            name = f"outreach_bench_{uuid.uuid4().hex[:10]}"
-            asyncio.run(postgres("postgres", f'CREATE DATABASE "{name}"'))
-            try:
-                result = asyncio.run(run(args, workdir, f"{POSTGRES}/{name}"))
-            finally:
-                asyncio.run(postgres("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        with fresh_database(args.database, workdir) as (url, _):
+            result = asyncio.run(run(args, workdir, url))
     print(f"\n{args.messages} /help from {args.users} people, {args.database}, {args.rounds} rounds; "
           f"latency measured at half the echo bot's rate in the same round")  # fmt: skip
     print(f"  {'round':<6} {'bot':<5} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
