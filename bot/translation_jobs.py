@@ -86,14 +86,14 @@ class TranslationJobs(WakeableLoop):
             if report is None:  # purged meanwhile
                 return
             report.source_language = source
-            if translation is None and failure is None:
+            if failure is not None:
+                report.translation_status, report.translation_note = TranslationStatus.FAILED, failure
+            elif translation is not None:
+                report.translation_status, report.translation = TranslationStatus.DONE, translation.text
+                report.translation_pivot, report.translation_agreement = translation.pivot, translation.agreement
+            else:  # written in the officers' language
                 report.translation_status = TranslationStatus.NOT_NEEDED
-            else:
-                if failure is not None:
-                    report.translation_status, report.translation_note = TranslationStatus.FAILED, failure
-                else:
-                    report.translation_status, report.translation = TranslationStatus.DONE, translation.text
-                    report.translation_pivot, report.translation_agreement = translation.pivot, translation.agreement
+            if report.translation_status != TranslationStatus.NOT_NEEDED:  # officers see a translation or why not
                 uow.outbox.add(
                     OutboxMessage(kind=OutboxKind.TRANSLATION, report_id=job.id, priority=0 if job.urgent else 1, payload={})
                 )
