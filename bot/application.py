@@ -117,6 +117,7 @@ async def purge_old_reports(context: BotContext) -> None:
 async def on_stop(application: Application) -> None:
     await application.bot_data.delivery.stop()
     services_of(application).pictures.close()
+    await services_of(application).downloads.close()
     if application.bot_data.translation_jobs is not None:
         await application.bot_data.translation_jobs.stop()
 

@@ -16,6 +16,7 @@ from bot.background import WakeableLoop
 from bot.cleaning import PictureCleaner
 from bot.config import Settings
 from bot.crypto import Keys
+from bot.downloads import FileDownloader
 from bot.expiring import ExpiringMap
 from bot.i18n import I18n
 from bot.preferences import SavedLocales
@@ -46,6 +47,7 @@ class Services:
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     translation_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     pictures: PictureCleaner = field(default_factory=PictureCleaner)
+    downloads: FileDownloader = field(default_factory=FileDownloader)
     # Pseudonym → the report a reporter is writing an answer to; in memory only.
     # Forgotten when the answer conversation times out (DRAFT_TIMEOUT_MINUTES), at the latest.
     answering: ExpiringMap[str, int] = field(default_factory=lambda: ExpiringMap(PROMPT_SECONDS, MEMORY_LIMIT))

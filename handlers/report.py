@@ -12,6 +12,7 @@ from enum import IntEnum, auto
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -27,6 +28,7 @@ from bot.cards import CardFields, render, separate_text
 from bot.categories import CATEGORIES
 from bot.cleaning import CLEANABLE_TYPES, MetadataError
 from bot.context import BotContext
+from bot.downloads import DownloadFailed, FileTooLarge
 from bot.i18n import N_, _, current_locale, ngettext
 from bot.menus import main_menu
 from bot.reports import (
@@ -188,26 +190,35 @@ async def add_media(update: Update, context: BotContext) -> Step:
         return await add_voice(update, context, DraftAttachment("voice", media.file_id, mime_type=media.mime_type))
     else:
         attachment = DraftAttachment("document", media.file_id, file_name=media.file_name, mime_type=media.mime_type)
-        note = await _clean_document(context, attachment)
+        note = await _clean_document(message, context, attachment)
         if note is None:
-            await message.reply_text(_("I could not open this picture. Please send it as a photo instead."))
             return Step.DESCRIBE
         draft.attachments.append(attachment)
     await _added(update, note)
     return Step.DESCRIBE
 
 
-async def _clean_document(context: BotContext, attachment: DraftAttachment) -> str | None:
-    """Remove metadata from an image sent as a file; None if the image cannot be read."""
+async def _clean_document(message: Message, context: BotContext, attachment: DraftAttachment) -> str | None:
+    """Remove metadata from an image sent as a file; None if it cannot be attached (the person is told why)."""
     if attachment.mime_type not in CLEANABLE_TYPES:
         return _("File attached. Hidden details in this file (such as its author) are not removed.")
-    data = bytes(await (await context.bot.get_file(attachment.file_id)).download_as_bytearray())
     try:
+        # The declared file_size may be missing or wrong: the download itself enforces the cap.
+        data = await context.services.downloads.fetch(context.bot, attachment.file_id, MAX_FILE_BYTES)
         attachment.cleaned_content, attachment.mime_type = await context.services.pictures.clean(data, attachment.mime_type)
+    except FileTooLarge as too_large:
+        log.info("document_refused reason=too_large")
+        refusal = _("This file is larger than {size} MB. Please send a smaller one.", size=too_large.limit // 2**20)
+    except (TelegramError, DownloadFailed) as error:
+        log.warning("document_download_failed error=%s", type(error).__name__)
+        refusal = _("Sorry, something went wrong on our side. Please try again in a moment.")
     except MetadataError:
-        return None
-    log.info("image_metadata_removed")
-    return _("Picture attached. We removed its hidden details, such as the place where it was taken.")
+        refusal = _("I could not open this picture. Please send it as a photo instead.")
+    else:
+        log.info("image_metadata_removed")
+        return _("Picture attached. We removed its hidden details, such as the place where it was taken.")
+    await message.reply_text(refusal)
+    return None
 
 
 async def add_voice(update: Update, context: BotContext, voice: DraftAttachment) -> Step:

@@ -31,6 +31,9 @@ from aiohttp import web
 
 JSON = dict[str, Any]
 
+#: getFile refuses bots larger files, as Telegram's cloud Bot API does.
+BOT_DOWNLOAD_LIMIT = 20 * 1024 * 1024
+
 #: PTB form-encodes objects, arrays and booleans as JSON strings; these free-text fields are
 #: never decoded, so a user text that merely looks like JSON stays a string.
 _TEXT_FIELDS = frozenset(
@@ -709,5 +712,7 @@ class FakeTelegram:
         if (file_id := params.get("file_id")) not in self._files:
             raise ApiError(400, "Bad Request: invalid file_id")
         file_path, data = self._files[file_id]
+        if len(data) > BOT_DOWNLOAD_LIMIT:
+            raise ApiError(400, "Bad Request: file is too big")
         return {"file_id": file_id, "file_unique_id": file_id[-12:], "file_size": len(data),
                 "file_path": file_path}  # fmt: skip
