@@ -21,7 +21,7 @@ from bot.menus import COMMUNITY_COMMANDS, STAFF_COMMANDS, bot_commands
 from bot.reports import purge_expired
 from bot.translation import Translator
 from bot.translation_jobs import TranslationJobs
-from bot.update_scope import UpdateScope
+from bot.update_scope import TelegramRequest, UpdateScope
 from handlers import chats, dialog, errors, fallback, help, language, privacy, report, staff, start, status
 from storage.database import create_engine, session_factory, upgrade_to_head
 
@@ -57,8 +57,7 @@ def build_application(services: Services) -> Application:
         .concurrent_updates(UpdateScope(services))
         # A few connections, waited for: httpx scans its whole pool for every request, so PTB's
         # default of 256 costs more CPU than it saves once many updates run at once.
-        .connection_pool_size(CONNECTIONS)
-        .pool_timeout(POOL_TIMEOUT_SECONDS)
+        .request(TelegramRequest(connection_pool_size=CONNECTIONS, pool_timeout=POOL_TIMEOUT_SECONDS))
         .post_init(on_startup)
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)

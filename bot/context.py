@@ -73,6 +73,11 @@ def unit_of_work_for_update(uow: UnitOfWork) -> Iterator[None]:
         _unit_of_work.reset(token)
 
 
+def current_unit_of_work() -> UnitOfWork | None:
+    """The unit of work of the update being handled in this task, if any."""
+    return _unit_of_work.get(None)
+
+
 class BotData:
     """PTB's bot_data, typed: what the application keeps for its whole life."""
 

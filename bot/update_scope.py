@@ -10,6 +10,11 @@ bot handles today) runs in its user's lane, else freely.
 cannot undo a ContextVar after the last handler group has run, so the scope is entered here,
 around the whole of PTB's processing of the update. The conversation timeout, which PTB runs
 from its job queue rather than as an update, enters the same scope.
+
+**No transaction across a Telegram call.** Handlers commit what they write before they answer;
+what they only read would otherwise keep its transaction (on PostgreSQL, a connection "idle in
+transaction") for as long as Telegram takes to answer. `TelegramRequest` ends such a read-only
+transaction before every call the bot makes to Telegram.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+from telegram.request import HTTPXRequest
 
-from bot.context import Services, unit_of_work_for_update
+from bot.context import Services, current_unit_of_work, unit_of_work_for_update
 from bot.i18n import active_locale
 from storage.unit_of_work import UnitOfWork
 
@@ -110,3 +116,12 @@ def _lane_key(update: object) -> int | None:
         return None
     chat, user = update.effective_chat, update.effective_user
     return chat.id if chat is not None else user.id if user is not None else None
+
+
+class TelegramRequest(HTTPXRequest):
+    """PTB's HTTP client, which first ends the current update's read-only transaction."""
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        if (uow := current_unit_of_work()) is not None:
+            await uow.release()
+        return await super().do_request(*args, **kwargs)

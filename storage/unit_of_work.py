@@ -7,6 +7,7 @@ delivery loop for new outbox rows, say), so no caller has to remember to do it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from types import TracebackType
 
 from sqlalchemy import event
@@ -24,6 +25,7 @@ from storage.repositories import (
 )
 
 _ADDED = "outreach_added_models"
+_WROTE = "outreach_wrote"
 
 
 @event.listens_for(Session, "before_flush")
@@ -33,14 +35,14 @@ def _note_added(session: Session, _transaction: UOWTransaction, _instances: obje
     session.info.setdefault(_ADDED, set()).update(type(instance) for instance in session.new)
 
 
+@event.listens_for(Session, "after_flush")
+def _note_written(session: Session, _context: object) -> None:
+    session.info[_WROTE] = True
+
+
 class UnitOfWork:
-    preferences: PreferenceRepository
-    reports: ReportRepository
-    reporter_links: ReporterLinkRepository
-    outbox: OutboxRepository
-    audit: AuditRepository
-    messages: MessageRepository
-    translations: TranslationRepository
+    """Repositories over one session. The session is opened by the first repository used, so an
+    update that never touches the database costs nothing here."""
 
     def __init__(
         self,
@@ -49,18 +51,9 @@ class UnitOfWork:
     ) -> None:
         self._session_factory = session_factory
         self._on_commit = on_commit or {}
+        self._opened: AsyncSession | None = None
 
     async def __aenter__(self) -> UnitOfWork:
-        # A session takes no connection until its first query, so an update that never
-        # touches the database costs nothing here.
-        self._session = self._session_factory()
-        self.preferences = PreferenceRepository(self._session)
-        self.reports = ReportRepository(self._session)
-        self.reporter_links = ReporterLinkRepository(self._session)
-        self.outbox = OutboxRepository(self._session)
-        self.audit = AuditRepository(self._session)
-        self.messages = MessageRepository(self._session)
-        self.translations = TranslationRepository(self._session)
         return self
 
     async def __aexit__(
@@ -69,12 +62,61 @@ class UnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        await self._session.rollback()
-        await self._session.close()
+        if self._opened is not None:
+            await self._opened.rollback()
+            await self._opened.close()
 
     async def commit(self) -> None:
-        await self._session.commit()
-        added = self._session.sync_session.info.pop(_ADDED, set())
+        if self._opened is None:
+            return
+        await self._opened.commit()
+        self._opened.sync_session.info.pop(_WROTE, None)
+        added = self._opened.sync_session.info.pop(_ADDED, set())
         for model, callback in self._on_commit.items():
             if model in added:
                 callback()
+
+    async def release(self) -> None:
+        """End a transaction that has only read, so that no connection stays in a transaction
+        while the caller waits on the network. Loaded objects stay usable (expire_on_commit is
+        off). A transaction with writes is left to its owner, who commits or rolls it back."""
+        session = self._opened
+        if session is None or not session.in_transaction():
+            return
+        if session.new or session.dirty or session.deleted or session.sync_session.info.get(_WROTE):
+            return
+        await session.commit()
+
+    @property
+    def _session(self) -> AsyncSession:
+        if self._opened is None:
+            self._opened = self._session_factory()
+        return self._opened
+
+    @cached_property
+    def preferences(self) -> PreferenceRepository:
+        return PreferenceRepository(self._session)
+
+    @cached_property
+    def reports(self) -> ReportRepository:
+        return ReportRepository(self._session)
+
+    @cached_property
+    def reporter_links(self) -> ReporterLinkRepository:
+        return ReporterLinkRepository(self._session)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        return OutboxRepository(self._session)
+
+    @cached_property
+    def audit(self) -> AuditRepository:
+        return AuditRepository(self._session)
+
+    @cached_property
+    def messages(self) -> MessageRepository:
+        return MessageRepository(self._session)
+
+    @cached_property
+    def translations(self) -> TranslationRepository:
+        return TranslationRepository(self._session)

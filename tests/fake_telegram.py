@@ -127,6 +127,21 @@ class ApiError(Exception):
         self.status, self.description, self.retry_after = status, description, retry_after
 
 
+class Hold:
+    """Calls to one method wait here until `release()`; `arrived` is set by the first."""
+
+    def __init__(self) -> None:
+        self.arrived = asyncio.Event()
+        self._released = asyncio.Event()
+
+    async def keep(self) -> None:
+        self.arrived.set()
+        await self._released.wait()
+
+    def release(self) -> None:
+        self._released.set()
+
+
 class _Signal:
     """Wakes every waiter whenever anything changed; each waiter re-checks its own condition.
 
@@ -214,6 +229,7 @@ class FakeTelegram:
         self._settings: dict[tuple[str, str], Any] = {}
         self._webhook_url = ""
         self._failures: dict[str, deque[tuple[ApiError, int | None]]] = {}
+        self._holds: dict[str, Hold] = {}
         self._handlers: dict[str, _Handler] = {
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
@@ -441,6 +457,12 @@ class FakeTelegram:
         queue = self._failures.setdefault(self._canonical.get(method.lower(), method), deque())
         queue.extend((ApiError(status, description, retry_after), chat_id) for _ in range(times))
 
+    def hold(self, method: str) -> Hold:
+        """Leave calls to ``method`` unanswered until the returned Hold is released, to look at
+        the bot while it waits for Telegram."""
+        held = self._holds[self._canonical.get(method.lower(), method)] = Hold()
+        return held
+
     def clear_failures(self) -> None:
         """Forget every failure queued by `fail_next` that has not been used."""
         self._failures.clear()
@@ -456,6 +478,8 @@ class FakeTelegram:
             self._arrived.add(method)
             self._changed.notify()
         call = Call(method, params, {name: upload.data for name, upload in uploads.items()})
+        if (held := self._holds.get(method)) is not None:
+            await held.keep()
         try:
             failures = self._failures.get(method)
             if failures and failures[0][1] in (None, params.get("chat_id")):

@@ -105,3 +105,24 @@ async def test_one_persons_flood_and_big_picture_hold_up_nobody_else_and_stay_in
     [report] = await rows(bot.services.sessions, Report)
     assert report.body == "\n".join(lines)
     assert bot.application.update_processor.busy_lanes == 0
+
+
+async def test_no_database_connection_is_held_while_the_bot_waits_for_telegram(bot: RunningBot, tg: FakeTelegram) -> None:
+    """A newcomer's /start reads their saved language, then waits on sendMessage: the read's
+    transaction has ended by then, so no connection sits "idle in transaction" meanwhile."""
+    newcomer, pool = user(7710003, "es"), bot.services.engine.pool
+    held = tg.hold("sendMessage")
+    start = tg.mark()
+    tg.send_text(newcomer, "/start")
+    await asyncio.wait_for(held.arrived.wait(), 10)
+    try:
+        # Other work (the delivery loop) may take a connection for a moment; the update's own
+        # would stay checked out for as long as the call is held.
+        for _ in range(100):
+            if pool.checkedout() == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert pool.checkedout() == 0
+    finally:
+        held.release()
+    assert (await tg.wait_for_reply(newcomer.id, after=start)).params["text"]
