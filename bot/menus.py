@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import N_, _
+from bot.i18n import N_, _, current_locale
 
 # (command, description) in the order /help lists them and Telegram's menu shows them.
 COMMUNITY_COMMANDS = (
@@ -28,14 +28,21 @@ def bot_commands(commands: tuple[tuple[str, str], ...]) -> list[BotCommand]:
 
 
 def main_menu() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(_("Report"), callback_data="menu:report")],
-            [InlineKeyboardButton(_("Check a report"), callback_data="menu:status")],
+    """The main menu in the active locale; built once per locale, as Telegram objects are immutable."""
+    locale = current_locale()
+    if (menu := _main_menus.get(locale)) is None:
+        menu = _main_menus[locale] = InlineKeyboardMarkup(
             [
-                InlineKeyboardButton(_("Privacy"), callback_data="menu:privacy"),
-                InlineKeyboardButton(_("Language"), callback_data="menu:language"),
-            ],
-            [InlineKeyboardButton(_("Help"), callback_data="menu:help")],
-        ]
-    )
+                [InlineKeyboardButton(_("Report"), callback_data="menu:report")],
+                [InlineKeyboardButton(_("Check a report"), callback_data="menu:status")],
+                [
+                    InlineKeyboardButton(_("Privacy"), callback_data="menu:privacy"),
+                    InlineKeyboardButton(_("Language"), callback_data="menu:language"),
+                ],
+                [InlineKeyboardButton(_("Help"), callback_data="menu:help")],
+            ]
+        )
+    return menu
+
+
+_main_menus: dict[str, InlineKeyboardMarkup] = {}

@@ -36,7 +36,11 @@ from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-MAX_IN_FLIGHT = 16  # updates being handled at once, across all chats (bench/README.md: 8, 16, 64)
+# Updates handled at once, across all chats. On loopback 8 beat 16 and 64 (bench/README.md): each
+# one more costs scheduling and HTTP pool contention. Against Telegram, 8 at ~100 ms a call is
+# ~80 updates/s, more than Telegram lets a bot send. A slow step (a download, a picture being
+# cleaned) holds one of the 8 while it lasts.
+MAX_IN_FLIGHT = 8
 
 
 @asynccontextmanager
