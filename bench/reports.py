@@ -5,8 +5,8 @@
 Why: a report must reach the officers exactly once, also when many people report at the same
 moment. One run starts the real bot as a subprocess (fresh temp dir and SQLite file, or a fresh
 PostgreSQL database; STAFF_MESSAGES_PER_MINUTE=0 as the fake server does not rate-limit), and U
-simulated users file R reports with `tests.reporting.Reporter.file`, each user's in sequence, all
-users at once as asyncio tasks. It reports
+simulated users file R reports (the steps of `tests.reporting.Reporter.file`, see `conversation`),
+each user's in sequence, all users at once as asyncio tasks. It reports
   * throughput: rows in `reports` / (first /report sent → last "received" answer arrived);
   * p50/p99 latency from pushing the `report:send` press to the "received" message arriving at the
     fake server (driver side, perf_counter);
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import platform
 import re
 import resource
@@ -37,6 +38,7 @@ import uuid
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -47,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 from bench.startup import BOT, child_env  # noqa: E402
 from tests.conftest import STAFF_CHAT_ID  # noqa: E402
 from tests.fake_telegram import Call, FakeTelegram, FakeUser  # noqa: E402
-from tests.reporting import Reporter  # noqa: E402
+from tests.reporting import CODE, Reporter, buttons  # noqa: E402
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 READY_TIMEOUT, STEP_TIMEOUT, BURST_TIMEOUT, DRAIN_TIMEOUT, STOP_TIMEOUT = 60.0, 120.0, 900.0, 120.0, 30.0
@@ -96,29 +98,86 @@ class BenchTelegram(FakeTelegram):
                 pass
 
 
-class TimedReporter(Reporter):
-    """Reporter that notes when Send was pressed and when "received" arrived."""
-
-    sends: list[tuple[float, Call]]
-
-    async def press(self, reply: Call, data: str) -> Call:
-        pressed = time.perf_counter()
-        answer = await super().press(reply, data)
-        if data == "report:send":
-            self.sends.append((pressed, answer))
-        return answer
+class Spent(Exception):
+    """The run's updates are all sent: a person stops where their conversation stands."""
 
 
-async def one_user(tg: BenchTelegram, number: int, reports: int, sends: list, codes: list, failures: list) -> None:
-    reporter = TimedReporter(tg, FakeUser(id=7_000_000 + number, first_name=f"U{number}"))
-    reporter.sends = sends
-    for k in range(1, reports + 1):
+@dataclass
+class Walk:
+    """What the people of one run share: how many updates may still be sent (None: no limit), every
+    step as (push, the bot's first reply), the Send steps among them, receipt codes and failures."""
+
+    left: int | None = None
+    steps: list[tuple[float, Call]] = field(default_factory=list)
+    sends: list[tuple[float, Call]] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def spend(self) -> None:
+        if self.left is not None:
+            if self.left <= 0:
+                raise Spent
+            self.left -= 1
+
+
+def conversation(text: str, *, first: bool) -> list[tuple[str, str]]:
+    """One whole report as `Reporter.file` sends it with its defaults: ("say", text), or ("press",
+    data) of a button under the bot's last message. Fixed rather than read from the bot's answers,
+    so that a bot that only echoes gets the same updates; a person's first /report shows the notice."""
+    notice = [("press", "report:notice:ok")] if first else []
+    presses = ("report:next", "report:skip", "report:when:today", "report:send", "report:notify:no")
+    return [
+        ("say", "/report"),
+        *notice,
+        ("press", "report:cat:crime"),
+        ("say", text),
+        *(("press", data) for data in presses),
+    ]
+
+
+async def file_report(reporter: Reporter, walk: Walk, text: str, *, first: bool, checked: bool) -> None:
+    """One whole report, each step pushed once the bot's reply to the previous one arrived. With
+    `checked` (the real bot), every button pressed must be under that reply and Send must answer
+    with a receipt code."""
+    reply: Call | None = None
+    for kind, value in conversation(text, first=first):
+        if checked and kind == "press" and value not in buttons(reply.result):
+            raise AssertionError(f"no {value} button under {reply.params['text'][:80]!r}")
+        walk.spend()
+        pushed = time.perf_counter()
+        reply = await (reporter.say(value) if kind == "say" else reporter.press(reply, value))
+        walk.steps.append((pushed, reply))
+        if value == "report:send":
+            walk.sends.append((pushed, reply))
+            if checked:
+                if not (code := CODE.search(reply.params["text"])):
+                    raise AssertionError(f"no receipt code in {reply.params['text'][:80]!r}")
+                walk.codes.append(code.group())
+
+
+async def walk_reports(
+    tg: BenchTelegram, person: FakeUser, walk: Walk, reports: int | None, *, checked: bool = True
+) -> None:
+    """`person`, who never reported before, files `reports` reports in sequence (None: until the
+    walk's updates are spent); a failure is noted in the walk and ends this person's run."""
+    reporter = Reporter(tg, person)
+    for k in itertools.count(1) if reports is None else range(1, reports + 1):
+        text = f"Report {k} of {person.first_name}: a car has been parked here for days."
         try:
-            code, _ = await reporter.file(f"Report {k} of user {number}: a car has been parked here for days.")
-        except Exception as exc:  # noqa: BLE001 - a timeout or a wrong answer: say which, keep going
-            failures.append(f"user {number}, report {k}: {str(exc).splitlines()[0]}")
+            await file_report(reporter, walk, text, first=k == 1, checked=checked)
+        except Spent:
             return
-        codes.append(code)
+        except Exception as exc:  # noqa: BLE001 - a timeout or a wrong answer: say which, keep going
+            walk.failures.append(f"{person.first_name}, report {k}: {str(exc).splitlines()[0]}")
+            return
+
+
+async def cards_arrived(tg: BenchTelegram, count: int) -> bool:
+    """Whether the staff chat has cards of `count` distinct reports, waiting up to DRAIN_TIMEOUT."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT
+    while len(tg.cards) < count and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return len(tg.cards) >= count
 
 
 def bench_env(workdir: Path, tg: FakeTelegram, database_url: str, **settings: object) -> Path:
@@ -166,6 +225,18 @@ def database_facts(kind: str, target: str) -> tuple[list[int], int]:
     return [row[0] for row in ids], pending[0][0]
 
 
+def database_bytes(kind: str, target: str) -> int:
+    """The database's size: SQLite's pages once the WAL is folded in; PostgreSQL's tables (the
+    bot's, in schema public) with their indexes and TOAST."""
+    if kind == "sqlite":
+        with contextlib.closing(sqlite3.connect(target, timeout=10)) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
+    sql = "SELECT sum(pg_total_relation_size(oid))::bigint FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+    [[size]] = asyncio.run(postgres(target, sql))
+    return size[0]
+
+
 async def run_bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict:
     async with BenchTelegram() as tg:
         env_file = bench_env(workdir, tg, database_url, STAFF_MESSAGES_PER_MINUTE=0)
@@ -181,20 +252,16 @@ async def run_bench(args: argparse.Namespace, workdir: Path, database_url: str) 
             if not ready.done() or ready.exception():
                 ready.cancel()
                 raise SystemExit(f"the bot was not polling within {READY_TIMEOUT}s; see {workdir / 'bot.log'}")
-            users = min(args.users, args.reports)
-            sends, codes, failures = [], [], []
+            users, walk = min(args.users, args.reports), Walk()
             first_call, started = tg.mark(), time.perf_counter()
-            tasks = [one_user(tg, u, args.reports // users + (u < args.reports % users), sends, codes, failures)
-                     for u in range(users)]  # fmt: skip
+            tasks = [walk_reports(tg, FakeUser(id=7_000_000 + u, first_name=f"U{u}"), walk,
+                                  args.reports // users + (u < args.reports % users)) for u in range(users)]  # fmt: skip
             try:
                 await asyncio.wait_for(asyncio.gather(*tasks), BURST_TIMEOUT)
             except TimeoutError:
-                failures.append(f"the burst did not finish within {BURST_TIMEOUT}s")
-            burst_end = max((answer.at for _, answer in sends), default=time.perf_counter())
-            deadline = time.monotonic() + DRAIN_TIMEOUT
-            while len(tg.cards) < len(codes) and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            drained, last_call = len(tg.cards) >= len(codes), len(tg.calls)
+                walk.failures.append(f"the burst did not finish within {BURST_TIMEOUT}s")
+            burst_end = max((answer.at for _, answer in walk.sends), default=time.perf_counter())
+            drained, last_call = await cards_arrived(tg, len(walk.codes)), len(tg.calls)
         finally:
             if bot.returncode is None:
                 bot.send_signal(signal.SIGTERM)
@@ -206,7 +273,7 @@ async def run_bench(args: argparse.Namespace, workdir: Path, database_url: str) 
             log.close()
         calls = tg.calls[first_call:last_call]
         return {
-            "sends": sends, "codes": codes, "failures": failures, "cards": tg.cards, "drained": drained,
+            "sends": walk.sends, "codes": walk.codes, "failures": walk.failures, "cards": tg.cards, "drained": drained,
             "started": started, "burst_end": burst_end, "drain_end": tg.last_new_card_at,
             "staff_calls": sum(c.params.get("chat_id") == STAFF_CHAT_ID for c in tg.calls),
             "calls": len(calls), "methods": Counter(c.method for c in calls),
@@ -214,13 +281,17 @@ async def run_bench(args: argparse.Namespace, workdir: Path, database_url: str) 
         }  # fmt: skip
 
 
-def problems_of(n: int, r: dict, ids: list[int], pending: int) -> list[str]:
-    """Everything lost or duplicated (or a user who could not finish), one line each."""
-    expected, cards, codes = set(range(1, n + 1)), r["cards"], r["codes"]
-    told = Counter(int(re.search(r"#(\d+)", answer.params["text"])[1]) for _, answer in r["sends"])
+def problems_of(numbers: range, r: dict, ids: list[int], pending: int) -> list[str]:
+    """Everything lost or duplicated (or a user who could not finish), one line each; `numbers` are
+    the reports expected, `ids` the rows found."""
+    n, expected, cards, codes = len(numbers), set(numbers), r["cards"], r["codes"]
+    # The first number in "received" is the report's, in every language ("#12", "رقم 12").
+    told = Counter(int(re.search(r"\d+", answer.params["text"])[0]) for _, answer in r["sends"])
     problems = list(r["failures"])
-    if ids != sorted(expected):
-        problems.append(f"{len(ids)} rows in reports, ids {ids[:3]}…{ids[-3:]}, expected 1..{n}")
+    if ids != list(numbers):
+        problems.append(
+            f"{len(ids)} rows in reports, ids {ids[:3]}…{ids[-3:]}, expected {numbers.start}..{numbers.stop - 1}"
+        )
     if len(codes) != n or len(set(codes)) != len(codes):
         problems.append(f"{len(codes)} receipt codes, {len(set(codes))} distinct, expected {n}")
     if twice := [k for k, v in told.items() if v > 1]:
@@ -251,7 +322,7 @@ def main() -> int:
             ids, pending = database_facts(args.database, target)  # after the bot stopped
         bot_log = (workdir / "bot.log").read_text(encoding="utf-8", errors="replace").splitlines()
 
-    n, problems = args.reports, problems_of(args.reports, r, ids, pending)
+    n, problems = args.reports, problems_of(range(1, args.reports + 1), r, ids, pending)
     cpu = lambda who: resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime  # noqa: E731
     latencies = sorted(answer.at - pressed for pressed, answer in r["sends"])
     cut = (
