@@ -8,8 +8,9 @@ bot handles today) runs in its user's lane, else freely.
 
 **Scope.** Each update gets one unit of work and one locale for exactly its duration. A handler
 cannot undo a ContextVar after the last handler group has run, so the scope is entered here,
-around the whole of PTB's processing of the update. The conversation timeout, which PTB runs
-from its job queue rather than as an update, enters the same scope.
+around the whole of PTB's processing of the update. A conversation's timeout, which PTB runs
+from its job queue rather than as an update, takes its chat's lane and the same scope
+(`ChatConversation`).
 
 **No transaction across a Telegram call.** Handlers commit what they write before they answer;
 what they only read would otherwise keep its transaction (on PostgreSQL, a connection "idle in
@@ -27,7 +28,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
-from telegram.ext import BaseUpdateProcessor
+from telegram.ext import BaseUpdateProcessor, CallbackContext, ConversationHandler
 from telegram.request import HTTPXRequest
 
 from bot.context import Services, current_unit_of_work, unit_of_work_for_update
@@ -84,15 +85,21 @@ class UpdateScope(BaseUpdateProcessor):
     async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         # PTB starts one task per update, in the order received; the lane is taken before the
         # global bound, so a chat's updates queue in that order.
+        async with self.lane(update):
+            await super().process_update(update, coroutine)
+
+    @asynccontextmanager
+    async def lane(self, update: object) -> AsyncIterator[None]:
+        """Wait for the update's chat to be free, and hold it for the block."""
         key = _lane_key(update)
         if key is None:
-            await super().process_update(update, coroutine)
+            yield
             return
         lock, users = self._lanes.get(key) or (asyncio.Lock(), 0)
         self._lanes[key] = (lock, users + 1)
         try:
             async with lock:
-                await super().process_update(update, coroutine)
+                yield
         finally:
             lock, users = self._lanes[key]
             if users == 1:
@@ -108,6 +115,12 @@ class UpdateScope(BaseUpdateProcessor):
         async with update_scope(self._services, update):
             await coroutine
 
+    @asynccontextmanager
+    async def as_update(self, update: object) -> AsyncIterator[None]:
+        """Run a block as if it were one more update of `update`'s chat: in its lane and scope."""
+        async with self.lane(update), update_scope(self._services, update):
+            yield
+
     async def initialize(self) -> None:
         pass
 
@@ -120,6 +133,21 @@ def _lane_key(update: object) -> int | None:
         return None
     chat, user = update.effective_chat, update.effective_user
     return chat.id if chat is not None else user.id if user is not None else None
+
+
+class ChatConversation(ConversationHandler):
+    """A ConversationHandler whose timeout runs as one more update of its chat.
+
+    PTB fires the timeout from its job queue, beside the updates. Taking the chat's lane first
+    means a person's step and their conversation's timeout never interleave: a step that arrives
+    while the timeout runs is handled after it, outside the ended conversation, and a step that
+    was first cancels the timeout (PTB's own check, which this runs inside the lane).
+    """
+
+    async def _trigger_timeout(self, context: CallbackContext) -> None:
+        processor: UpdateScope = context.application.update_processor
+        async with processor.as_update(context.job.data.update):
+            await super()._trigger_timeout(context)
 
 
 class TelegramRequest(HTTPXRequest):

@@ -22,6 +22,7 @@ from bot.context import BotContext
 from bot.i18n import _, current_locale
 from bot.menus import main_menu
 from bot.reports import MAX_TEXT, add_officer_message, add_reporter_message
+from bot.update_scope import ChatConversation
 from handlers.fallback import stale_button
 from handlers.staff import is_officer, refuse
 
@@ -118,7 +119,7 @@ def handlers(staff_chat_id: int, timeout_minutes: float) -> list[BaseHandler]:
     return [
         MessageHandler(filters.Chat(staff_chat_id) & filters.REPLY & filters.TEXT & ~filters.COMMAND, officer_writes),
         CallbackQueryHandler(ask_officer, pattern=r"^staff:msg:\d{1,12}$"),
-        ConversationHandler(
+        ChatConversation(
             entry_points=[CallbackQueryHandler(start_answer, pattern=r"^ans:\d{1,12}:[0-9a-f]{16}$")],
             states={
                 ANSWERING: [MessageHandler(private_text, answer_written)],

@@ -42,7 +42,7 @@ from bot.reports import (
     submit,
     text_is_separate,
 )
-from bot.update_scope import update_scope
+from bot.update_scope import ChatConversation
 from handlers.fallback import contact as refuse_contact
 from handlers.fallback import stale_button
 from handlers.privacy import privacy_text
@@ -434,12 +434,6 @@ async def cancel(update: Update, context: BotContext) -> int:
 
 async def expire(update: Update, context: BotContext) -> None:
     """A draft untouched for too long is deleted, and the person is told."""
-    # PTB runs the timeout from its job queue, outside the update's scope: enter one.
-    async with update_scope(context.services, update):
-        await _expire(update, context)
-
-
-async def _expire(update: Update, context: BotContext) -> None:
     pseudonym = context.pseudonym(update.effective_user)
     draft = context.services.drafts.get(pseudonym)
     context.services.drafts.discard(pseudonym)
@@ -471,7 +465,7 @@ def handlers(draft_timeout_minutes: float) -> list[BaseHandler]:
     button = lambda callback, pattern: CallbackQueryHandler(callback, pattern=f"^report:{pattern}$")  # noqa: E731
     media = _PRIVATE & (filters.PHOTO | filters.VIDEO | filters.Document.ALL | filters.VOICE)
     other = _PRIVATE & ~filters.COMMAND
-    conversation = ConversationHandler(
+    conversation = ChatConversation(
         entry_points=[
             CommandHandler("report", begin, filters=filters.ChatType.PRIVATE),
             CallbackQueryHandler(begin, pattern=r"^menu:report$"),

@@ -26,6 +26,7 @@ from bot.context import BotContext
 from bot.i18n import N_, _, formatting_locale, ngettext
 from bot.menus import main_menu
 from bot.reports import forget_reporter, mark_picked_up
+from bot.update_scope import ChatConversation
 from storage.models import MessageAuthor, Report, ReportStatus
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ async def forget(update: Update, context: BotContext) -> None:
 def handlers() -> list[BaseHandler]:
     private = filters.ChatType.PRIVATE
     return [
-        ConversationHandler(
+        ChatConversation(
             entry_points=[
                 CommandHandler("status", status, filters=private),
                 CallbackQueryHandler(status, pattern=r"^menu:status$"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import io
 import re
@@ -135,6 +136,28 @@ async def test_an_untouched_draft_expires_and_the_person_is_told(tg: FakeTelegra
         assert running.services.drafts.get(running.services.keys.pseudonym(reporter.person.id)) is None
         assert await rows(running.services.sessions, Report) == []
         assert "report:next" in buttons(reply.result)
+
+
+async def test_a_step_sent_while_the_draft_expires_is_handled_after_it(tg: FakeTelegram, make_settings) -> None:
+    """The expiry runs from PTB's job queue; in the person's lane it cannot interleave with their
+    next step, which would otherwise land in a new, orphaned draft after the person was told
+    everything was deleted."""
+    async for running in start_bot(tg, make_settings(draft_timeout_minutes=0.01)):
+        reporter = Reporter(tg, user(7100010, "en"))
+        await reporter.press(await reporter.start(), "report:cat:crime")
+        held = tg.hold("sendMessage")
+        await asyncio.wait_for(held.arrived.wait(), 15)  # the expiry notice, unanswered for now
+        after = tg.mark()
+        tg.send_text(reporter.person, "One more detail")
+        await tg.wait_until_drained()
+        await asyncio.sleep(0.2)  # room for the step to run now, if it could
+        held.release()
+
+        expired = await tg.wait_for_reply(reporter.person.id, after=after)
+        answer = await tg.wait_for_reply(reporter.person.id, after=tg.calls.index(expired) + 1)
+        assert expired.params["text"].startswith("Your unfinished report was deleted")
+        assert answer.params["text"].startswith("To send a report")  # no conversation any more
+        assert running.services.drafts.get(running.services.keys.pseudonym(reporter.person.id)) is None
 
 
 async def test_text_over_the_limit_is_refused_and_nothing_is_cut(bot: RunningBot, tg: FakeTelegram) -> None:
