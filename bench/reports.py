@@ -181,9 +181,11 @@ async def cards_arrived(tg: BenchTelegram, count: int) -> bool:
 
 
 def bench_env(workdir: Path, tg: FakeTelegram, database_url: str, **settings: object) -> Path:
-    """The bot's .env for a benchmark: the fake server, a throwaway secret, the database, `settings`."""
+    """The bot's .env for a benchmark: the fake server, a throwaway secret, the database, `settings`.
+    The per-person rate limits are off: a benchmark person sends far more than a real one."""
     values = {"TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.base_url, "STAFF_CHAT_ID": STAFF_CHAT_ID,
-              "SECRET_KEY": "b" * 40, "DATABASE_URL": database_url, **settings}  # fmt: skip
+              "SECRET_KEY": "b" * 40, "DATABASE_URL": database_url, "LIMIT_UPDATES_PER_MINUTE": 0,
+              "LIMIT_REPORTS_PER_HOUR": 0, "LIMIT_DIALOG_MESSAGES_PER_HOUR": 0, **settings}  # fmt: skip
     env_file = workdir / ".env"
     env_file.write_text("".join(f"{name}={value}\n" for name, value in values.items()), encoding="utf-8")
     return env_file

@@ -18,12 +18,13 @@ from bot.context import BotContext, BotData, Services, services_of
 from bot.crypto import Keys
 from bot.delivery import DeliveryLoop
 from bot.i18n import I18n, active_locale, telegram_language_code
+from bot.limits import Limits
 from bot.menus import COMMUNITY_COMMANDS, STAFF_COMMANDS, bot_commands
 from bot.reports import purge_expired
 from bot.translation import Translator
 from bot.translation_jobs import TranslationJobs
 from bot.update_scope import TelegramRequest, UpdateScope
-from handlers import chats, dialog, errors, fallback, help, language, privacy, report, staff, start, status
+from handlers import chats, dialog, errors, fallback, help, language, limits, privacy, report, staff, start, status
 from storage.database import create_engine, session_factory, upgrade_to_head
 
 # Opt in now to durations as timedelta, PTB's next major default; bot.delivery reads them so.
@@ -44,6 +45,9 @@ def build_services(settings: Settings) -> Services:
         keys=Keys(settings.secret_key),
         engine=engine,
         sessions=session_factory(engine),
+        limits=Limits.per(
+            settings.limit_updates_per_minute, settings.limit_reports_per_hour, settings.limit_dialog_messages_per_hour
+        ),
     )
 
 
@@ -75,8 +79,10 @@ def build_application(services: Services) -> Application:
             *status.handlers(),
             *dialog.handlers(settings.staff_chat_id, settings.draft_timeout_minutes),
         ]
-    # Order matters: gatekeeping first, then features, then the catch-all answers.
-    application.add_handlers(chats.handlers(), group=-1)
+    # Order matters: gatekeeping first (unknown chats, then floods), then features, then the
+    # catch-all answers. A group runs one handler per update, hence a group for each gate.
+    application.add_handlers(chats.handlers(), group=-2)
+    application.add_handlers(limits.handlers(), group=-1)
     application.add_handlers(
         [
             *start.handlers(),

@@ -102,6 +102,10 @@ class Settings(DatabaseSettings, TranslationSettings):
     officer_ids: str = ""
     draft_timeout_minutes: MoreThanZero = 30
     staff_messages_per_minute: int = 20
+    # Per person (bot/limits.py); 0 = no limit.
+    limit_updates_per_minute: int = 30
+    limit_reports_per_hour: int = 5
+    limit_dialog_messages_per_hour: int = 30
     delivery_retry_seconds: MoreThanZero = 5
     delivery_max_retry_seconds: MoreThanZero = 300
     officer_names_visible: bool = False
@@ -142,7 +146,9 @@ class Settings(DatabaseSettings, TranslationSettings):
             raise ValueError("must be Telegram user ids separated by commas, e.g. 11111,22222")
         return value
 
-    @field_validator("staff_messages_per_minute")
+    @field_validator(
+        "staff_messages_per_minute", "limit_updates_per_minute", "limit_reports_per_hour", "limit_dialog_messages_per_hour"
+    )
     @classmethod
     def _not_negative(cls, value: int) -> int:
         if value < 0:

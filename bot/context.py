@@ -19,6 +19,7 @@ from bot.crypto import Keys
 from bot.downloads import FileDownloader
 from bot.expiring import ExpiringMap
 from bot.i18n import I18n
+from bot.limits import Limits
 from bot.preferences import SavedLocales
 from bot.reports import AttemptLimiter, Drafts
 from storage.models import OutboxMessage, Report, ReportMessage
@@ -40,6 +41,7 @@ class Services:
     keys: Keys
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    limits: Limits
     drafts: Drafts = field(default_factory=Drafts)
     saved_locales: SavedLocales = field(default_factory=SavedLocales)
     status_attempts: AttemptLimiter = field(default_factory=AttemptLimiter)

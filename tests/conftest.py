@@ -145,6 +145,10 @@ def make_settings(tg: FakeTelegram, database_url: str) -> Callable[..., Settings
             "delivery_max_retry_seconds": 0.3,
             # The translation worker (argostranslate) is exercised by its own tests.
             "translation": False,
+            # Rate limits would cut long test conversations short; they have their own tests.
+            "limit_updates_per_minute": 0,
+            "limit_reports_per_hour": 0,
+            "limit_dialog_messages_per_hour": 0,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -38,6 +38,7 @@ def test_defaults(env) -> None:
     assert settings.database_url == "sqlite+aiosqlite:///./data/outreach.db"
     assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
     assert settings.telegram_file_base_url == "https://api.telegram.org/file/bot"
+    assert (settings.limit_updates_per_minute, settings.limit_reports_per_hour, settings.limit_dialog_messages_per_hour) == (30, 5, 30)
 
 
 def test_a_self_hosted_bot_api_serves_files_beside_it(env) -> None:
@@ -72,6 +73,8 @@ def test_plain_database_urls_get_their_async_driver(env, given: str, used: str) 
         ("DATABASE_URL", "mysql://db/x", "DATABASE_URL: uses 'mysql'"),
         ("SECRET_KEY", "short", "SECRET_KEY: must be at least 32 characters"),
         ("TELEGRAM_API_BASE_URL", "ftp://x", "TELEGRAM_API_BASE_URL: must be an http(s) URL"),
+        ("LIMIT_UPDATES_PER_MINUTE", "-1", "LIMIT_UPDATES_PER_MINUTE: must be 0 (no limit) or more"),
+        ("LIMIT_REPORTS_PER_HOUR", "many", "LIMIT_REPORTS_PER_HOUR: must be a whole number"),
     ],
 )
 def test_each_problem_is_one_clear_line(env, variable: str, value: str, problem: str) -> None:
