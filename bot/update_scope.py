@@ -32,6 +32,7 @@ from telegram.ext import BaseUpdateProcessor, CallbackContext, ConversationHandl
 from telegram.request import HTTPXRequest
 
 from bot.context import Services, current_unit_of_work, unit_of_work_for_update
+from bot.expiring import ExpiringMap
 from bot.i18n import active_locale
 from storage.unit_of_work import UnitOfWork
 
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 # ~80 updates/s, more than Telegram lets a bot send. A slow step (a download, a picture being
 # cleaned) holds one of the 8 while it lasts.
 MAX_IN_FLIGHT = 8
+HANDLED_MEMORY = 100_000  # update ids remembered, to answer each once
 
 
 @asynccontextmanager
@@ -81,8 +83,18 @@ class UpdateScope(BaseUpdateProcessor):
         # One lock per chat with updates in hand; a lane is dropped when its last update is done,
         # so this holds only chats that are busy right now.
         self._lanes: dict[int, tuple[asyncio.Lock, int]] = {}
+        # Update ids seen in the last day, the longest Telegram keeps an update.
+        self._handled: ExpiringMap[int, bool] = ExpiringMap(24 * 3600, HANDLED_MEMORY)
 
     async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if isinstance(update, Update):
+            if self._handled.get(update.update_id):
+                # Telegram, a proxy or a replayed webhook sent it again: one answer only.
+                log.info("update_repeated")
+                if asyncio.iscoroutine(coroutine):
+                    coroutine.close()  # never to run; closed, it raises no "never awaited" warning
+                return
+            self._handled[update.update_id] = True
         # PTB starts one task per update, in the order received; the lane is taken before the
         # global bound, so a chat's updates queue in that order.
         async with self.lane(update):
