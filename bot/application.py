@@ -23,6 +23,7 @@ from bot.menus import COMMUNITY_COMMANDS, STAFF_COMMANDS, bot_commands
 from bot.reports import purge_expired
 from bot.translation import Translator
 from bot.translation_jobs import TranslationJobs
+from bot.unparseable_updates import SkippingBot
 from bot.update_scope import TelegramRequest, UpdateScope
 from handlers import chats, dialog, errors, fallback, help, language, limits, privacy, report, staff, start, status
 from storage.database import create_engine, session_factory, upgrade_to_head
@@ -55,14 +56,18 @@ def build_application(services: Services) -> Application:
     settings = services.settings
     application = (
         ApplicationBuilder()
-        .token(settings.telegram_bot_token)
-        .base_url(settings.telegram_api_base_url)
-        .base_file_url(settings.telegram_file_base_url)
+        .bot(
+            SkippingBot(
+                settings.telegram_bot_token,
+                base_url=settings.telegram_api_base_url,
+                base_file_url=settings.telegram_file_base_url,
+                # A few connections, waited for: httpx scans its whole pool for every request, so
+                # PTB's default of 256 costs more CPU than it saves once many updates run at once.
+                request=TelegramRequest(connection_pool_size=CONNECTIONS, pool_timeout=POOL_TIMEOUT_SECONDS),
+            )
+        )
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .concurrent_updates(UpdateScope(services))
-        # A few connections, waited for: httpx scans its whole pool for every request, so PTB's
-        # default of 256 costs more CPU than it saves once many updates run at once.
-        .request(TelegramRequest(connection_pool_size=CONNECTIONS, pool_timeout=POOL_TIMEOUT_SECONDS))
         .post_init(on_startup)
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)
