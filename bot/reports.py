@@ -123,8 +123,22 @@ async def submit(
     return report, code
 
 
-async def change_status(uow: UnitOfWork, report: Report, status: ReportStatus, officer_id: int, officer_name: str) -> None:
-    """Record who changed what, re-render the card, and tell an opted-in reporter."""
+# Statuses only move forward, new → acknowledged → closed | spam: each one and where it may come from.
+REACHABLE_FROM = {
+    ReportStatus.ACKNOWLEDGED: (ReportStatus.NEW,),
+    ReportStatus.CLOSED: (ReportStatus.NEW, ReportStatus.ACKNOWLEDGED),
+    ReportStatus.SPAM: (ReportStatus.NEW, ReportStatus.ACKNOWLEDGED),
+}
+
+
+async def change_status(uow: UnitOfWork, report: Report, status: ReportStatus, officer_id: int, officer_name: str) -> bool:
+    """Record who changed what, re-render the card, and tell an opted-in reporter.
+
+    Any other move (to the same status, back, or between closed and spam), as an older card's
+    button asks for, changes nothing, records nothing, tells nobody and returns False.
+    """
+    if report.status not in REACHABLE_FROM.get(status, ()):
+        return False
     report.status = status
     report.status_changed_at = datetime.now(UTC)
     uow.audit.record(report.id, status, officer_id, officer_name)
@@ -134,6 +148,7 @@ async def change_status(uow: UnitOfWork, report: Report, status: ReportStatus, o
             OutboxMessage(kind=OutboxKind.REPORTER_NOTICE, report_id=report.id, priority=1, payload={"status": status})
         )
     await uow.commit()
+    return True
 
 
 async def purge_expired(uow: UnitOfWork, retention_days: int) -> int:

@@ -24,7 +24,7 @@ from bot.menus import main_menu
 from bot.reports import MAX_TEXT, add_officer_message, add_reporter_message
 from bot.update_scope import ChatConversation
 from handlers.fallback import stale_button
-from handlers.staff import is_officer, refuse
+from handlers.staff import is_officer, refuse, report_of_button
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,9 @@ async def officer_writes(update: Update, context: BotContext) -> None:
         await refuse(update, "dialog")
         return
     report = await context.uow.reports.get(report_id)
+    if report is None:  # deleted by retention since the prompt was posted
+        await message.reply_text(_("Report #{number} does not exist.", number=str(report_id)))
+        return
     officer = update.effective_user
     await add_officer_message(
         context.uow, report, message.text, officer_id=officer.id, officer_name=officer.full_name,
@@ -57,13 +60,14 @@ async def ask_officer(update: Update, context: BotContext) -> None:
     if not is_officer(update, context):
         await refuse(update, "button")
         return
-    report_id = int(update.callback_query.data.rsplit(":", 1)[1])
+    if (report := await report_of_button(update, context)) is None:
+        return
     await update.callback_query.answer()
     prompt = await update.effective_chat.send_message(
-        _("Reply to this message with what you want to tell the reporter of report #{number}.", number=str(report_id)),
+        _("Reply to this message with what you want to tell the reporter of report #{number}.", number=str(report.id)),
         reply_markup=ForceReply(selective=True),
     )
-    context.services.dialog_prompts[prompt.message_id] = report_id
+    context.services.dialog_prompts[prompt.message_id] = report.id
 
 
 async def start_answer(update: Update, context: BotContext) -> int:
@@ -118,7 +122,7 @@ def handlers(staff_chat_id: int, timeout_minutes: float) -> list[BaseHandler]:
     private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
     return [
         MessageHandler(filters.Chat(staff_chat_id) & filters.REPLY & filters.TEXT & ~filters.COMMAND, officer_writes),
-        CallbackQueryHandler(ask_officer, pattern=r"^staff:msg:\d{1,12}$"),
+        CallbackQueryHandler(ask_officer, pattern=r"^staff:msg:[^:]*$"),
         ChatConversation(
             entry_points=[CallbackQueryHandler(start_answer, pattern=r"^ans:\d{1,12}:[0-9a-f]{16}$")],
             states={

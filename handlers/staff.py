@@ -7,6 +7,7 @@ listed officer. Everything else is refused and logged without saying who tried.
 from __future__ import annotations
 
 import logging
+import re
 
 from babel.dates import format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -18,12 +19,24 @@ from bot.categories import CATEGORIES
 from bot.context import BotContext
 from bot.i18n import _, formatting_locale
 from bot.reports import change_status
-from storage.models import ReportStatus
+from storage.models import Report, ReportStatus
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 10
 ACTIONS = {"ack": ReportStatus.ACKNOWLEDGED, "close": ReportStatus.CLOSED, "spam": ReportStatus.SPAM}
+# Report numbers are 32-bit integers: PostgreSQL rejects a larger one outright, and no page is that far.
+LARGEST_NUMBER = 2**31 - 1
+_ASCII_NUMBER = re.compile("[0-9]{1,10}")
+
+
+def parse_number(text: str) -> int | None:
+    """A report or page number, 0 to LARGEST_NUMBER, as typed or carried in button data; None if
+    it is not one. ASCII digits only: str.isdigit() also takes "²", which int() refuses."""
+    if not _ASCII_NUMBER.fullmatch(text):
+        return None
+    number = int(text)
+    return number if number <= LARGEST_NUMBER else None
 
 
 def is_officer(update: Update, context: BotContext) -> bool:
@@ -45,21 +58,35 @@ async def refuse(update: Update, what: str) -> None:
         await update.effective_message.reply_text(text)
 
 
+async def report_of_button(update: Update, context: BotContext) -> Report | None:
+    """The report a staff button names (`staff:<action>:<number>`), or None once the officer is told
+    it does not exist."""
+    number = update.callback_query.data.rsplit(":", 1)[1]
+    report_id = parse_number(number)
+    report = await context.uow.reports.get(report_id) if report_id is not None else None
+    if report is None:
+        await update.callback_query.answer(_("Report #{number} does not exist.", number=number), show_alert=True)
+    return report
+
+
 async def act(update: Update, context: BotContext) -> None:
     """Acknowledge, close or mark as spam; the card is re-rendered through the outbox."""
     query = update.callback_query
     if not is_officer(update, context):
         await refuse(update, "button")
         return
-    action, number = query.data.split(":")[1:]
-    report = await context.uow.reports.get(int(number))
-    if report is None:
-        await query.answer(_("Report #{number} does not exist.", number=number), show_alert=True)
+    if (report := await report_of_button(update, context)) is None:
         return
-    officer = update.effective_user
-    await change_status(context.uow, report, ACTIONS[action], officer.id, officer.full_name)
-    log.info("report_status_changed report=%s status=%s", report.id, report.status)
-    await query.answer(_("Saved: {status}", status=_(STATUS_LABELS[report.status])))
+    officer, action = update.effective_user, query.data.split(":")[1]
+    status_changed = await change_status(context.uow, report, ACTIONS[action], officer.id, officer.full_name)
+    status = _(STATUS_LABELS[report.status])
+    if status_changed:
+        log.info("report_status_changed report=%s status=%s", report.id, report.status)
+        await query.answer(_("Saved: {status}", status=status))
+    else:
+        log.info("report_status_kept report=%s status=%s", report.id, report.status)
+        # NOTE: {status} is the status the report keeps, e.g. "Closed" or "Marked as spam".
+        await query.answer(_("Report #{number} already has the status {status}.", number=str(report.id), status=status))
 
 
 async def queue(update: Update, context: BotContext) -> None:
@@ -67,11 +94,13 @@ async def queue(update: Update, context: BotContext) -> None:
     if not is_officer(update, context):
         await refuse(update, "queue")
         return
-    page = int(context.args[0]) - 1 if context.args and context.args[0].isdigit() else 0
-    if update.callback_query:
-        page = int(update.callback_query.data.rsplit(":", 1)[1])
+    if update.callback_query:  # ◀ and ▶ count pages from 0
+        page = parse_number(update.callback_query.data.rsplit(":", 1)[1]) or 0
         await update.callback_query.answer()
+    else:  # officers count from 1; anything else is the first page
+        page = ((parse_number(context.args[0]) if context.args else None) or 1) - 1
     total = await context.uow.reports.count_open()
+    page = min(page, max(total - 1, 0) // PAGE_SIZE)  # past the end: the last page
     reports = await context.uow.reports.open_reports(page * PAGE_SIZE, PAGE_SIZE)
     if not reports:
         await update.effective_chat.send_message(_("No open reports."))
@@ -99,12 +128,13 @@ async def show(update: Update, context: BotContext) -> None:
     if not is_officer(update, context):
         await refuse(update, "show")
         return
-    if not context.args or not context.args[0].lstrip("#").isdigit():
+    number = parse_number(context.args[0].removeprefix("#")) if context.args else None
+    if number is None:
         await update.effective_message.reply_text(_("Send /show and a report number, for example: /show 12"))
         return
-    report = await context.uow.reports.get(int(context.args[0].lstrip("#")))
+    report = await context.uow.reports.get(number)
     if report is None:
-        await update.effective_message.reply_text(_("Report #{number} does not exist.", number=context.args[0].lstrip("#")))
+        await update.effective_message.reply_text(_("Report #{number} does not exist.", number=str(number)))
         return
     card = render(CardFields.of_report(report, await context.uow.audit.latest(report.id)), context.settings.zone)
     await update.effective_chat.send_message(
@@ -112,12 +142,23 @@ async def show(update: Update, context: BotContext) -> None:
     )
 
 
+async def unknown_button(update: Update, context: BotContext) -> None:
+    """Staff button data no version of the bot made: /show posts the card with working buttons."""
+    if not is_officer(update, context):
+        await refuse(update, "button")
+        return
+    log.info("unknown_staff_callback")
+    await update.callback_query.answer(_("Send /show and a report number, for example: /show 12"), show_alert=True)
+
+
 def handlers() -> list[BaseHandler]:
     # No chat filter here on purpose: a staff command or button from anywhere else must be
-    # refused and logged, not silently ignored.
+    # refused and logged, not silently ignored. Numbers in button data are checked by the
+    # handlers (parse_number), so forged ones get an answer too.
     return [
-        CallbackQueryHandler(act, pattern=r"^staff:(ack|close|spam):\d{1,12}$"),
-        CallbackQueryHandler(queue, pattern=r"^staff:queue:\d{1,6}$"),
+        CallbackQueryHandler(act, pattern=r"^staff:(ack|close|spam):[^:]*$"),
+        CallbackQueryHandler(queue, pattern=r"^staff:queue:[^:]*$"),
+        CallbackQueryHandler(unknown_button, pattern=r"^staff:"),
         CommandHandler("queue", queue),
         CommandHandler("show", show),
     ]
