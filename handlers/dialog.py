@@ -19,7 +19,8 @@ from telegram.ext import (
 )
 
 from bot.context import BotContext
-from bot.i18n import _, current_locale
+from bot.i18n import _, current_locale, ngettext
+from bot.limits import whole_minutes
 from bot.menus import main_menu
 from bot.reports import MAX_TEXT, add_officer_message, add_reporter_message
 from bot.update_scope import ChatConversation
@@ -79,8 +80,19 @@ async def start_answer(update: Update, context: BotContext) -> int:
         log.warning("answer_button_refused")
         await stale_button(update, context)
         return ConversationHandler.END
-    context.services.answering[context.pseudonym(update.effective_user)] = int(report_id)
+    pseudonym = context.pseudonym(update.effective_user)
     await query.answer()
+    if wait := context.services.limits.dialog_messages.wait(pseudonym):
+        log.info("dialog_messages_limited")
+        await update.effective_chat.send_message(
+            ngettext(
+                "You have sent many messages to the officers in a short time. You can write again in {n} minute.",
+                "You have sent many messages to the officers in a short time. You can write again in {n} minutes.",
+                whole_minutes(wait),
+            )
+        )
+        return ConversationHandler.END
+    context.services.answering[pseudonym] = int(report_id)
     await update.effective_chat.send_message(
         _("Write your answer, or more information, for the officers. You can write in any language.")
     )
@@ -102,6 +114,7 @@ async def answer_written(update: Update, context: BotContext) -> int:
     await add_reporter_message(
         context.uow, report, text, language=current_locale(), translate=context.settings.translation
     )
+    context.services.limits.dialog_messages.record(context.pseudonym(update.effective_user))
     log.info("reporter_message report=%s", report.id)
     await update.effective_message.reply_text(_("Sent to the officers. Thank you."), reply_markup=main_menu())
     return ConversationHandler.END

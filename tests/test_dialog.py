@@ -244,3 +244,18 @@ async def test_an_answer_not_written_in_time_is_forgotten(tg: FakeTelegram, make
         reply = await reporter.say("Since Monday.")  # too late: not taken as an answer
         assert reply.params["text"] != "Sent to the officers. Thank you."
         assert [m.author for m in await rows(bot.services.sessions, ReportMessage)] == ["officer"]
+
+
+async def test_past_the_dialog_limit_the_answer_button_says_when_to_write_again(tg: FakeTelegram, make_settings) -> None:
+    async for bot in start_bot(tg, make_settings(limit_dialog_messages_per_hour=1)):
+        reporter = Reporter(tg, user(7600011, "en"))
+        to_reporter = await officers_asked(bot, tg, reporter, "Since when?")
+        await reporter.press(to_reporter, answer_button(to_reporter.result))
+        assert (await reporter.say("Since Monday.")).params["text"] == "Sent to the officers. Thank you."
+
+        limited = await reporter.press(to_reporter, answer_button(to_reporter.result))
+        assert limited.params["text"] == (
+            "You have sent many messages to the officers in a short time. You can write again in 60 minutes."
+        )
+        assert not len(bot.services.answering)
+        assert [m.author for m in await rows(bot.services.sessions, ReportMessage)] == ["officer", "reporter"]
