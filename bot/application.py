@@ -79,8 +79,9 @@ def build_application(services: Services) -> Application:
         # Conversations here mix buttons and messages and are tracked per chat and user, not per
         # message, which is what PTB's warning is about.
         warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
+        report_steps, report_pause = report.handlers(settings.draft_timeout_minutes)
         conversations = [
-            *report.handlers(settings.draft_timeout_minutes),
+            *report_steps,
             *status.handlers(),
             *dialog.handlers(settings.staff_chat_id, settings.draft_timeout_minutes),
         ]
@@ -99,6 +100,9 @@ def build_application(services: Services) -> Application:
             *fallback.handlers(),
         ]
     )
+    # Once a feature has answered, another command or menu button pauses an unfinished report, so
+    # the person's next message goes to what they turned to (handlers/report.py).
+    application.add_handlers(report_pause, group=1)
     application.add_error_handler(errors.on_error)
     return application
 

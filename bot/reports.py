@@ -60,7 +60,10 @@ class Draft:
     location_exact: bool = False
     occurred: str | None = None
     editing: bool = False  # back to review after the step being edited
+    pending_caption: str = ""  # words sent with the voice message awaiting its warning
+    paused_at: int | None = None  # the step to go back to, while the person does something else
     submitted_report_id: int | None = None  # waiting for the notify-me choice
+    receipt_code: str | None = None  # kept only until the reporter has been shown it
 
 
 def text_is_separate(body: str) -> bool:
@@ -224,6 +227,12 @@ class Drafts:
 
     def start(self, pseudonym: str) -> Draft:
         self._drafts[pseudonym] = draft = Draft()
+        return draft
+
+    def submitted(self, pseudonym: str, report_id: int, receipt_code: str) -> Draft:
+        """What memory keeps once the report is in the database: its number, and its code until
+        shown, so that a confirmation Telegram failed to deliver can be shown again."""
+        self._drafts[pseudonym] = draft = Draft(submitted_report_id=report_id, receipt_code=receipt_code)
         return draft
 
     def get(self, pseudonym: str) -> Draft | None:

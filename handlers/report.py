@@ -1,13 +1,30 @@
 """/report: an anonymous report, step by step, reviewed before it is sent.
 
-category → what happened (text, photos, videos, files, voice) → where (optional) → when
-(optional) → review → send. The draft lives in memory, keyed by pseudonym; only Send writes it,
-in one transaction with its staff deliveries, and only after that commit is the person told.
+category → what happened (text, photos, videos, files, voice; a caption counts as text) → where
+(optional) → when (optional) → review → send. The draft lives in memory, keyed by pseudonym; only
+Send writes it, in one transaction with its staff deliveries, and only after that commit is the
+person told.
+
+**Another command pauses the report.** While a report is being written, any other command
+(/start, /status, /forget, /help, /privacy, /language, or one the bot does not know), a main-menu
+button or an Answer button pauses it: that command is answered as usual, the person is told the
+report is paused, and the report takes none of their messages until they press Continue (or any
+of the report's buttons) or send /report, which asks the step they left again. So a code pasted
+after /status reaches /status. /cancel or Cancel deletes a paused report; an untouched one is
+deleted after DRAFT_TIMEOUT_MINUTES like any draft. Once the report is saved, the conversation
+only waits for buttons and takes no messages, so there is nothing to pause.
+
+**Receipt codes.** Only a code's hash is stored. Until Telegram has taken the message showing
+the code, the draft keeps it: Send (or Cancel, or /report) then shows the same number and code
+again, and never files the report twice. A text shaped like a receipt code is not added to a
+report: codes belong with /status, and officers must never see one.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from contextlib import suppress
 from enum import IntEnum, auto
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -53,6 +70,12 @@ MAX_PLACE = 500
 MAX_TIME = 200
 _PRIVATE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 _TEXT = _PRIVATE & filters.TEXT & ~filters.COMMAND
+# What pauses a report (module docstring): commands other than its own, and buttons that start
+# something else.
+_OTHER_COMMAND = _PRIVATE & filters.COMMAND & ~filters.Regex(r"^/(report|cancel)\b")
+_OTHER_BUTTON = r"^(menu:(?!report$)|ans:)"
+# A receipt code as bot.crypto prints it (7KQM-2XRD-9FTB-H4PN), anywhere in a text.
+_CODE_SHAPE = re.compile(r"\b[0-9A-Za-z]{4}(?:-[0-9A-Za-z]{4}){3}\b")
 
 # What each step expects, said after "I cannot use this here."
 HINT_NOTICE = N_("Please press Continue to start your report.")
@@ -73,7 +96,13 @@ class Step(IntEnum):
     WHEN = auto()
     REVIEW = auto()
     EDIT = auto()
+    RECEIPT = auto()  # saved, but Telegram did not take the message showing its code
     NOTIFY = auto()
+    PAUSED = auto()
+
+
+# Steps of a report still being written, which another command pauses.
+WRITING = frozenset(Step) - {Step.RECEIPT, Step.NOTIFY, Step.PAUSED}
 
 
 def _buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
@@ -99,10 +128,19 @@ async def _say(update: Update, text: str, markup: InlineKeyboardMarkup | None = 
 # --- entry and the privacy notice ---------------------------------------------------------
 
 async def begin(update: Update, context: BotContext) -> Step:
-    """Start a fresh draft; the first time, show the privacy notice."""
-    context.services.drafts.start(context.pseudonym(update.effective_user))
-    if await context.uow.preferences.notice_accepted(context.pseudonym(update.effective_user)):
+    """Back to a paused report, or its unseen receipt; else a fresh draft, the first time with the
+    privacy notice."""
+    pseudonym = context.pseudonym(update.effective_user)
+    draft = context.services.drafts.get(pseudonym)
+    if draft and (draft.paused_at is not None or draft.receipt_code):
+        return await resume(update, context)
+    context.services.drafts.start(pseudonym)
+    if await context.uow.preferences.notice_accepted(pseudonym):
         return await ask_category(update, context)
+    return await show_notice(update, context)
+
+
+async def show_notice(update: Update, context: BotContext) -> Step:
     text = "\n\n".join(
         [
             _("Before you start: you do not have to give your name, and we never ask about immigration status."),
@@ -154,7 +192,54 @@ async def ask_describe(update: Update, context: BotContext) -> Step:
 async def add_text(update: Update, context: BotContext) -> Step:
     draft = _draft(update, context)
     text = update.effective_message.text
-    combined = f"{draft.text}\n{text}" if draft.text else text
+    if await _fits(update, draft, text):
+        draft.text = _joined(draft.text, text)
+        await _added(update, _("Saved."))
+    return Step.DESCRIBE
+
+
+async def add_media(update: Update, context: BotContext) -> Step:
+    draft = _draft(update, context)
+    message = update.effective_message
+    caption = message.caption or ""
+    if len(draft.attachments) >= MAX_ATTACHMENTS:
+        await message.reply_text(_("You can add at most {count} attachments.", count=MAX_ATTACHMENTS))
+        return Step.DESCRIBE
+    media = message.photo[-1] if message.photo else message.video or message.document or message.voice
+    if media.file_size and media.file_size > MAX_FILE_BYTES:
+        await message.reply_text(_("This file is larger than {size} MB. Please send a smaller one.", size=MAX_FILE_BYTES // 2**20))
+        return Step.DESCRIBE
+    # A caption is checked first: a refused one leaves its file out too, so sending both again
+    # with a shorter caption adds the file once.
+    if caption and not await _fits(update, draft, caption):
+        return Step.DESCRIBE
+    if message.photo:
+        draft.attachments.append(DraftAttachment("photo", media.file_id))
+        note = _("Photo attached.")
+    elif message.video:
+        draft.attachments.append(DraftAttachment("video", media.file_id, mime_type=media.mime_type))
+        note = _("Video attached. Videos can contain hidden details, such as where they were made.")
+    elif message.voice:
+        return await add_voice(update, context, DraftAttachment("voice", media.file_id, mime_type=media.mime_type), caption)
+    else:
+        attachment = DraftAttachment("document", media.file_id, file_name=media.file_name, mime_type=media.mime_type)
+        note = await _clean_document(message, context, attachment)
+        if note is None:
+            return Step.DESCRIBE
+        draft.attachments.append(attachment)
+    await _added(update, _save_caption(draft, caption, note))
+    return Step.DESCRIBE
+
+
+def _joined(text: str, more: str) -> str:
+    return f"{text}\n{more}" if text else more
+
+
+async def _fits(update: Update, draft: Draft, text: str) -> bool:
+    """Whether `text` may be added to what happened; if not, the person is told why."""
+    if await _holds_a_code(update, text):
+        return False
+    combined = _joined(draft.text, text)
     if len(combined) > MAX_TEXT:
         await update.effective_message.reply_text(
             _(
@@ -164,38 +249,34 @@ async def add_text(update: Update, context: BotContext) -> Step:
                 count=len(combined),
             )
         )
-        return Step.DESCRIBE
-    draft.text = combined
-    await _added(update, _("Saved."))
-    return Step.DESCRIBE
+        return False
+    return True
 
 
-async def add_media(update: Update, context: BotContext) -> Step:
-    draft = _draft(update, context)
-    message = update.effective_message
-    if len(draft.attachments) >= MAX_ATTACHMENTS:
-        await message.reply_text(_("You can add at most {count} attachments.", count=MAX_ATTACHMENTS))
-        return Step.DESCRIBE
-    media = message.photo[-1] if message.photo else message.video or message.document or message.voice
-    if media.file_size and media.file_size > MAX_FILE_BYTES:
-        await message.reply_text(_("This file is larger than {size} MB. Please send a smaller one.", size=MAX_FILE_BYTES // 2**20))
-        return Step.DESCRIBE
-    if message.photo:
-        draft.attachments.append(DraftAttachment("photo", media.file_id))
-        note = _("Photo attached.")
-    elif message.video:
-        draft.attachments.append(DraftAttachment("video", media.file_id, mime_type=media.mime_type))
-        note = _("Video attached. Videos can contain hidden details, such as where they were made.")
-    elif message.voice:
-        return await add_voice(update, context, DraftAttachment("voice", media.file_id, mime_type=media.mime_type))
-    else:
-        attachment = DraftAttachment("document", media.file_id, file_name=media.file_name, mime_type=media.mime_type)
-        note = await _clean_document(message, context, attachment)
-        if note is None:
-            return Step.DESCRIBE
-        draft.attachments.append(attachment)
-    await _added(update, note)
-    return Step.DESCRIBE
+async def _holds_a_code(update: Update, text: str) -> bool:
+    """A receipt code is never stored in a report; the person is pointed to /status instead.
+
+    A match counts if it mixes letters and digits or is in capitals, as codes are printed, so a
+    card number (digits only) or words joined by hyphens are not taken for a code.
+    """
+    if not any(
+        found.isupper() or (any(c.isdigit() for c in found) and any(c.isalpha() for c in found))
+        for found in _CODE_SHAPE.findall(text)
+    ):
+        return False
+    log.info("receipt_code_refused")
+    await update.effective_message.reply_text(
+        _("This looks like a receipt code, so I did not add it to your report. To check a report, send /status and your code.")
+    )
+    return True
+
+
+def _save_caption(draft: Draft, caption: str, note: str) -> str:
+    """Add a file's caption to what happened, as if it was typed; the note, saying so if it was."""
+    if not caption:
+        return note
+    draft.text = _joined(draft.text, caption)
+    return note + "\n" + _("Saved.")
 
 
 async def _clean_document(message: Message, context: BotContext, attachment: DraftAttachment) -> str | None:
@@ -221,16 +302,21 @@ async def _clean_document(message: Message, context: BotContext, attachment: Dra
     return None
 
 
-async def add_voice(update: Update, context: BotContext, voice: DraftAttachment) -> Step:
+async def add_voice(update: Update, context: BotContext, voice: DraftAttachment, caption: str) -> Step:
     draft = _draft(update, context)
     if draft.voice_warned:
         draft.attachments.append(voice)
-        await _added(update, _("Voice message attached."))
+        await _added(update, _save_caption(draft, caption, _("Voice message attached.")))
         return Step.DESCRIBE
-    draft.pending_voice = voice
-    await update.effective_message.reply_text(
+    draft.pending_voice, draft.pending_caption = voice, caption
+    return await ask_voice(update, context)
+
+
+async def ask_voice(update: Update, context: BotContext) -> Step:
+    await _say(
+        update,
         _("A voice can identify the person speaking. Do you still want to send this voice message?"),
-        reply_markup=_buttons([(_("Yes, send my voice"), "report:voice:yes"), (_("No, do not send it"), "report:voice:no")]),
+        _buttons([(_("Yes, send my voice"), "report:voice:yes"), (_("No, do not send it"), "report:voice:no")]),
     )
     return Step.VOICE_WARNING
 
@@ -243,7 +329,9 @@ async def decide_voice(update: Update, context: BotContext) -> Step:
         note = _("Voice message attached.")
     else:
         note = _("The voice message was not added.")
-    draft.pending_voice = None
+    # Its caption is kept either way: words do not identify the speaker as a voice does.
+    note = _save_caption(draft, draft.pending_caption, note)
+    draft.pending_voice, draft.pending_caption = None, ""
     await update.callback_query.answer()
     await _added(update, note)
     return Step.DESCRIBE
@@ -275,6 +363,8 @@ async def ask_place(update: Update, context: BotContext) -> Step:
 
 async def place_text(update: Update, context: BotContext) -> Step:
     text = update.effective_message.text
+    if await _holds_a_code(update, text):
+        return Step.PLACE
     if len(text) > MAX_PLACE:
         await update.effective_message.reply_text(_("Please describe the place in at most {limit} characters.", limit=MAX_PLACE))
         return Step.PLACE
@@ -286,9 +376,14 @@ async def place_location(update: Update, context: BotContext) -> Step:
     draft = _draft(update, context)
     location = update.effective_message.location
     draft.latitude, draft.longitude = location.latitude, location.longitude
-    await update.effective_message.reply_text(
+    return await ask_precision(update, context)
+
+
+async def ask_precision(update: Update, context: BotContext) -> Step:
+    await _say(
+        update,
         _("To protect you, we send officers only the area (about 1 km), not the exact point. Do you want to send the exact point instead?"),
-        reply_markup=_buttons([(_("Send the area (recommended)"), "report:loc:area")], [(_("Send the exact point"), "report:loc:exact")]),
+        _buttons([(_("Send the area (recommended)"), "report:loc:area")], [(_("Send the exact point"), "report:loc:exact")]),
     )
     return Step.PRECISION
 
@@ -325,6 +420,8 @@ async def when_chosen(update: Update, context: BotContext) -> Step:
 
 async def when_text(update: Update, context: BotContext) -> Step:
     text = update.effective_message.text
+    if await _holds_a_code(update, text):
+        return Step.WHEN
     if len(text) > MAX_TIME:
         await update.effective_message.reply_text(_("Please describe the time in at most {limit} characters.", limit=MAX_TIME))
         return Step.WHEN
@@ -384,24 +481,42 @@ async def send(update: Update, context: BotContext) -> Step:
         context.uow, draft, language=current_locale(), urgent=draft.category in context.settings.urgent,
         keys=context.services.keys, translate=context.settings.translation,
     )  # fmt: skip
-    # The content is in the database now; memory keeps only which report awaits the notify choice.
-    context.services.drafts.start(context.pseudonym(update.effective_user)).submitted_report_id = report.id
+    # The content is in the database now; memory keeps which report awaits the notify choice,
+    # and its code until the person has seen it.
+    context.services.drafts.submitted(context.pseudonym(update.effective_user), report.id, code)
     log.info("report_submitted report=%s", report.id)
-    text = "\n\n".join(
+    return await show_receipt(update, context)
+
+
+async def show_receipt(update: Update, context: BotContext) -> Step:
+    """The report's number and code, then the notify-me choice. Should Telegram not take them,
+    the code stays in the draft, and the next Send shows the same again."""
+    draft = _draft(update, context)
+    try:
+        await _say(
+            update, _receipt(draft),
+            _buttons([(_("Notify me here when officers respond"), "report:notify:yes")], [(_("I will check myself"), "report:notify:no")]),
+        )  # fmt: skip
+    except TelegramError as error:
+        log.warning("receipt_not_shown report=%s error=%s", draft.submitted_report_id, type(error).__name__)
+        with suppress(TelegramError):  # Telegram may well fail this one too
+            await update.effective_chat.send_message(_("Sorry, something went wrong on our side. Please try again in a moment."))
+        return Step.RECEIPT
+    draft.receipt_code = None  # from now on, only the reporter has it
+    return Step.NOTIFY
+
+
+def _receipt(draft: Draft) -> str:
+    return "\n\n".join(
         [
-            _("Thank you. Your report #{number} was received.", number=str(report.id)),
-            _("Your receipt code: {code}", code=code),
+            _("Thank you. Your report #{number} was received.", number=str(draft.submitted_report_id)),
+            _("Your receipt code: {code}", code=draft.receipt_code),
             _(
                 "Keep this code private. To see what officers did, send /status {code} at any time.",
-                code=code,
+                code=draft.receipt_code,
             ),
         ]
     )
-    await _say(
-        update, text,
-        _buttons([(_("Notify me here when officers respond"), "report:notify:yes")], [(_("I will check myself"), "report:notify:no")]),
-    )  # fmt: skip
-    return Step.NOTIFY
 
 
 async def choose_notify(update: Update, context: BotContext) -> int:
@@ -418,7 +533,35 @@ async def choose_notify(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-# --- leaving ------------------------------------------------------------------------------------
+# --- pausing and leaving ----------------------------------------------------------------------
+
+class ReportConversation(ChatConversation):
+    """The report's steps; `pause` hands the person's messages to whatever they turned to."""
+
+    async def pause(self, update: Update, context: BotContext) -> None:
+        """Another command or button has been answered: a report being written waits."""
+        # PTB moves a conversation only through its own handlers; these are ConversationHandler's
+        # helpers for that, so a PTB upgrade must keep tests/test_report_conversation_defects.py green.
+        key = self._get_key(update)
+        step = self._conversations.get(key)
+        if step not in WRITING:
+            return
+        self._update_state(Step.PAUSED, key)
+        _draft(update, context).paused_at = step
+        log.info("report_paused")
+        await update.effective_chat.send_message(
+            _("Your report is paused. To go back to it, press Continue or send /report."),
+            reply_markup=_buttons([(_("Continue"), "report:resume")], _cancel_row()),
+        )
+
+
+async def resume(update: Update, context: BotContext) -> Step:
+    """Back to where the person left the report: that step's question, asked again."""
+    draft = _draft(update, context)
+    step = Step.RECEIPT if draft.receipt_code else draft.paused_at
+    draft.paused_at = None
+    return await ASK_AGAIN[step](update, context)
+
 
 async def cancel(update: Update, context: BotContext) -> int:
     pseudonym = context.pseudonym(update.effective_user)
@@ -437,7 +580,9 @@ async def expire(update: Update, context: BotContext) -> None:
     pseudonym = context.pseudonym(update.effective_user)
     draft = context.services.drafts.get(pseudonym)
     context.services.drafts.discard(pseudonym)
-    if draft and not draft.submitted_report_id:
+    if draft and draft.receipt_code:  # saved, but the person never saw its code: one more try
+        await update.effective_chat.send_message(_receipt(draft), reply_markup=main_menu())
+    elif draft and not draft.submitted_report_id:
         minutes = max(1, round(context.settings.draft_timeout_minutes))
         await update.effective_chat.send_message(
             ngettext(
@@ -461,11 +606,21 @@ def _explain(hint: str):  # noqa: ANN202
     return explain
 
 
-def handlers(draft_timeout_minutes: float) -> list[BaseHandler]:
+# Where a paused report picks up again.
+ASK_AGAIN = {
+    Step.NOTICE: show_notice, Step.CATEGORY: ask_category, Step.DESCRIBE: ask_describe, Step.VOICE_WARNING: ask_voice,
+    Step.PLACE: ask_place, Step.PRECISION: ask_precision, Step.WHEN: ask_when, Step.REVIEW: review, Step.EDIT: choose_edit,
+    Step.RECEIPT: show_receipt,
+}
+
+
+def handlers(draft_timeout_minutes: float) -> tuple[list[BaseHandler], list[BaseHandler]]:
+    """The conversation, and what pauses it: the pause belongs in a later group than the
+    conversation, so that it runs once the other command has been answered."""
     button = lambda callback, pattern: CallbackQueryHandler(callback, pattern=f"^report:{pattern}$")  # noqa: E731
     media = _PRIVATE & (filters.PHOTO | filters.VIDEO | filters.Document.ALL | filters.VOICE)
     other = _PRIVATE & ~filters.COMMAND
-    conversation = ChatConversation(
+    conversation = ReportConversation(
         entry_points=[
             CommandHandler("report", begin, filters=filters.ChatType.PRIVATE),
             CallbackQueryHandler(begin, pattern=r"^menu:report$"),
@@ -495,7 +650,10 @@ def handlers(draft_timeout_minutes: float) -> list[BaseHandler]:
             ],
             Step.REVIEW: [button(send, "send"), button(choose_edit, "edit"), MessageHandler(other, _explain(HINT_BUTTONS))],
             Step.EDIT: [button(edit_part, "edit:(category|describe|place|when)"), MessageHandler(other, _explain(HINT_BUTTONS))],
-            Step.NOTIFY: [button(choose_notify, "notify:(yes|no)"), MessageHandler(other, _explain(HINT_BUTTONS))],
+            # Saved: the review's buttons and /cancel can only show the receipt.
+            Step.RECEIPT: [button(show_receipt, "(send|edit|cancel)"), CommandHandler("cancel", show_receipt)],
+            Step.NOTIFY: [button(choose_notify, "notify:(yes|no)")],
+            Step.PAUSED: [CallbackQueryHandler(resume, pattern=r"^report:(?!cancel$)")],
             ConversationHandler.TIMEOUT: [TypeHandler(Update, expire)],
         },
         fallbacks=[CommandHandler("cancel", cancel), button(cancel, "cancel")],
@@ -503,4 +661,5 @@ def handlers(draft_timeout_minutes: float) -> list[BaseHandler]:
         conversation_timeout=draft_timeout_minutes * 60,
         name="report",
     )
-    return [conversation]
+    pause = [MessageHandler(_OTHER_COMMAND, conversation.pause), CallbackQueryHandler(conversation.pause, pattern=_OTHER_BUTTON)]
+    return [conversation], pause

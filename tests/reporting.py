@@ -45,6 +45,16 @@ class Reporter:
             reply = await self.press(reply, "report:notice:ok")
         return reply
 
+    async def send(self, **content: object) -> Call:
+        """A message with any content (photo=, document=, caption=...); returns the bot's answer."""
+        after = self.tg.mark()
+        self.tg.send_message(self.person, **content)
+        return await self.tg.wait_for_reply(self.person.id, after=after)
+
+    async def next_message(self) -> Call:
+        """The bot's next message to this person, e.g. the second of two answers to one step."""
+        return await self.tg.wait_for_reply(self.person.id)
+
     async def file(self, text: str = "A car has been parked here for days.", *, category: str = "crime",
                    place: str | None = None, when: str = "today", notify: bool = False) -> tuple[str, Call]:
         """A whole report; returns the receipt code and the bot's last answer."""
