@@ -47,6 +47,7 @@ from bot.cleaning import CLEANABLE_TYPES, MetadataError
 from bot.context import BotContext
 from bot.downloads import DownloadFailed, FileTooLarge
 from bot.i18n import N_, _, current_locale, ngettext
+from bot.limits import whole_minutes
 from bot.menus import main_menu
 from bot.reports import (
     MAX_ATTACHMENTS,
@@ -134,10 +135,29 @@ async def begin(update: Update, context: BotContext) -> Step:
     draft = context.services.drafts.get(pseudonym)
     if draft and (draft.paused_at is not None or draft.receipt_code):
         return await resume(update, context)
+    if wait := context.services.limits.reports.wait(pseudonym):
+        return await refuse_for_now(update, context, wait)
     context.services.drafts.start(pseudonym)
     if await context.uow.preferences.notice_accepted(pseudonym):
         return await ask_category(update, context)
     return await show_notice(update, context)
+
+
+async def refuse_for_now(update: Update, context: BotContext, wait: float) -> int:
+    """Past LIMIT_REPORTS_PER_HOUR: when the next report can be sent, and who to call meanwhile."""
+    log.info("reports_limited")
+    text = "\n\n".join(
+        [
+            ngettext(
+                "You have sent several reports in a short time. You can send another in {n} minute.",
+                "You have sent several reports in a short time. You can send another in {n} minutes.",
+                whole_minutes(wait),
+            ),
+            _("If someone is in danger right now, call {number}.", number=context.settings.emergency_number),
+        ]
+    )
+    await _say(update, text, main_menu())
+    return ConversationHandler.END
 
 
 async def show_notice(update: Update, context: BotContext) -> Step:
@@ -484,6 +504,7 @@ async def send(update: Update, context: BotContext) -> Step:
     # The content is in the database now; memory keeps which report awaits the notify choice,
     # and its code until the person has seen it.
     context.services.drafts.submitted(context.pseudonym(update.effective_user), report.id, code)
+    context.services.limits.reports.record(context.pseudonym(update.effective_user))
     log.info("report_submitted report=%s", report.id)
     return await show_receipt(update, context)
 

@@ -9,9 +9,10 @@ import pytest
 
 from bot.config import Settings
 from bot.limits import RateLimit
+from storage.models import Report
 from tests.conftest import STAFF_CHAT_ID, RunningBot, start_bot, user
 from tests.fake_telegram import FakeTelegram
-from tests.reporting import OFFICER, staff_chat
+from tests.reporting import OFFICER, Reporter, rows, staff_chat
 
 SLOW_DOWN = "You are sending messages very quickly."
 
@@ -98,3 +99,17 @@ async def test_officers_in_the_staff_chat_are_not_limited(limited_bot: RunningBo
     answers = texts_to(tg, STAFF_CHAT_ID, start)
     assert len(answers) == 15
     assert not any(text.startswith(SLOW_DOWN) for text in answers)
+
+
+async def test_past_the_report_limit_report_says_when_and_who_to_call(tg: FakeTelegram, make_settings) -> None:
+    async for bot in start_bot(tg, make_settings(limit_reports_per_hour=2)):
+        reporter = Reporter(tg, user(7800004, "en"))
+        for _ in range(2):
+            await reporter.file("A car has been parked here for days.", category="threat")
+        refused = await reporter.say("/report")
+        assert refused.params["text"] == (
+            "You have sent several reports in a short time. You can send another in 60 minutes.\n\n"
+            "If someone is in danger right now, call 911."
+        )
+        assert len(await rows(bot.services.sessions, Report)) == 2
+        assert bot.services.drafts.get(bot.services.keys.pseudonym(reporter.person.id)) is None
