@@ -185,7 +185,8 @@ def bench_env(workdir: Path, tg: FakeTelegram, database_url: str, **settings: ob
     The per-person rate limits are off: a benchmark person sends far more than a real one."""
     values = {"TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.base_url, "STAFF_CHAT_ID": STAFF_CHAT_ID,
               "SECRET_KEY": "b" * 40, "DATABASE_URL": database_url, "LIMIT_UPDATES_PER_MINUTE": 0,
-              "LIMIT_REPORTS_PER_HOUR": 0, "LIMIT_DIALOG_MESSAGES_PER_HOUR": 0, **settings}  # fmt: skip
+              "LIMIT_REPORTS_PER_HOUR": 0, "LIMIT_DIALOG_MESSAGES_PER_HOUR": 0, "LIMIT_WRONG_CODES_PER_HOUR": 0,
+              **settings}  # fmt: skip
     env_file = workdir / ".env"
     env_file.write_text("".join(f"{name}={value}\n" for name, value in values.items()), encoding="utf-8")
     return env_file

@@ -47,7 +47,10 @@ def build_services(settings: Settings) -> Services:
         engine=engine,
         sessions=session_factory(engine),
         limits=Limits.per(
-            settings.limit_updates_per_minute, settings.limit_reports_per_hour, settings.limit_dialog_messages_per_hour
+            settings.limit_updates_per_minute,
+            settings.limit_reports_per_hour,
+            settings.limit_dialog_messages_per_hour,
+            settings.limit_wrong_codes_per_hour,
         ),
     )
 

@@ -106,6 +106,7 @@ class Settings(DatabaseSettings, TranslationSettings):
     limit_updates_per_minute: int = 30
     limit_reports_per_hour: int = 5
     limit_dialog_messages_per_hour: int = 30
+    limit_wrong_codes_per_hour: int = 10
     delivery_retry_seconds: MoreThanZero = 5
     delivery_max_retry_seconds: MoreThanZero = 300
     officer_names_visible: bool = False
@@ -147,7 +148,8 @@ class Settings(DatabaseSettings, TranslationSettings):
         return value
 
     @field_validator(
-        "staff_messages_per_minute", "limit_updates_per_minute", "limit_reports_per_hour", "limit_dialog_messages_per_hour"
+        "staff_messages_per_minute", "limit_updates_per_minute", "limit_reports_per_hour", "limit_dialog_messages_per_hour",
+        "limit_wrong_codes_per_hour",
     )
     @classmethod
     def _not_negative(cls, value: int) -> int:

@@ -21,7 +21,7 @@ from bot.expiring import ExpiringMap
 from bot.i18n import I18n
 from bot.limits import Limits
 from bot.preferences import SavedLocales
-from bot.reports import AttemptLimiter, Drafts
+from bot.reports import Drafts
 from storage.models import OutboxMessage, Report, ReportMessage
 from storage.unit_of_work import UnitOfWork
 
@@ -44,7 +44,6 @@ class Services:
     limits: Limits
     drafts: Drafts = field(default_factory=Drafts)
     saved_locales: SavedLocales = field(default_factory=SavedLocales)
-    status_attempts: AttemptLimiter = field(default_factory=AttemptLimiter)
     # Set by a commit that added work (see unit_of_work), so the loops look at once.
     delivery_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     translation_wakeup: asyncio.Event = field(default_factory=asyncio.Event)

@@ -47,6 +47,10 @@ class RateLimit:
         self.record(pseudonym)
         return 0
 
+    def __len__(self) -> int:
+        """How many people this limit remembers now."""
+        return len(self._events)
+
     def _recent(self, pseudonym: str) -> deque[float]:
         events = self._events.get(pseudonym) or deque()
         while events and events[0] <= self._clock() - self._window:
@@ -61,15 +65,19 @@ class Limits:
     updates: RateLimit
     reports: RateLimit
     dialog_messages: RateLimit
+    wrong_codes: RateLimit  # receipt codes that matched no report, which could be guesses
     # Who has been told to slow down in their current window: told once, then left in peace.
     told: ExpiringMap[str, bool]
 
     @classmethod
-    def per(cls, updates_per_minute: int, reports_per_hour: int, dialog_messages_per_hour: int) -> Limits:
+    def per(
+        cls, updates_per_minute: int, reports_per_hour: int, dialog_messages_per_hour: int, wrong_codes_per_hour: int
+    ) -> Limits:
         return cls(
             updates=RateLimit(updates_per_minute, 60),
             reports=RateLimit(reports_per_hour, 3600),
             dialog_messages=RateLimit(dialog_messages_per_hour, 3600),
+            wrong_codes=RateLimit(wrong_codes_per_hour, 3600),
             told=ExpiringMap(60, MEMORY_LIMIT),
         )
 

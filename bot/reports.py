@@ -5,8 +5,6 @@ Drafts are keyed by pseudonym and never written anywhere; a submitted report car
 
 from __future__ import annotations
 
-import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -240,27 +238,3 @@ class Drafts:
 
     def discard(self, pseudonym: str) -> None:
         self._drafts.pop(pseudonym, None)
-
-
-class AttemptLimiter:
-    """At most `limit` failed attempts per pseudonym in a sliding window, kept in memory."""
-
-    def __init__(self, limit: int = 5, window_seconds: float = 900) -> None:
-        self._limit, self._window = limit, window_seconds
-        self._failures: dict[str, deque[float]] = {}
-
-    def blocked_for(self, pseudonym: str) -> float:
-        """Seconds until another attempt is allowed; 0 when allowed now."""
-        failures = self._failures.get(pseudonym)
-        if failures is None:
-            return 0
-        now = time.monotonic()
-        while failures and failures[0] <= now - self._window:
-            failures.popleft()
-        if not failures:  # forgotten once the window has passed: no memory of who tried
-            del self._failures[pseudonym]
-            return 0
-        return failures[0] + self._window - now if len(failures) >= self._limit else 0
-
-    def failed(self, pseudonym: str) -> None:
-        self._failures.setdefault(pseudonym, deque()).append(time.monotonic())

@@ -7,7 +7,6 @@ per pseudonym, so codes cannot be guessed through the bot.
 from __future__ import annotations
 
 import logging
-import math
 
 from babel.dates import format_date
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -24,6 +23,7 @@ from telegram.ext import (
 from bot.cards import dialog_messages, officer_heading
 from bot.context import BotContext
 from bot.i18n import N_, _, formatting_locale, ngettext
+from bot.limits import whole_minutes
 from bot.menus import main_menu
 from bot.reports import forget_reporter, mark_picked_up
 from bot.update_scope import ChatConversation
@@ -43,21 +43,20 @@ STATUS_TEXT = {
 async def _report_for(update: Update, context: BotContext, code: str) -> Report | None:
     """The report with this code, or None after telling the person why not."""
     pseudonym = context.pseudonym(update.effective_user)
-    wait = context.services.status_attempts.blocked_for(pseudonym)
+    wait = context.services.limits.wrong_codes.wait(pseudonym)
     if wait:
-        minutes = math.ceil(wait / 60)
         await update.effective_chat.send_message(
             ngettext(
                 "Too many wrong codes. Please wait {n} minute and try again.",
                 "Too many wrong codes. Please wait {n} minutes and try again.",
-                minutes,
+                whole_minutes(wait),
             )
         )
         return None
     receipt_hash = context.services.keys.receipt_hash(code)
     report = await context.uow.reports.by_receipt(receipt_hash) if receipt_hash else None
     if report is None:
-        context.services.status_attempts.failed(pseudonym)
+        context.services.limits.wrong_codes.record(pseudonym)
         log.info("status_code_not_found")
         await update.effective_chat.send_message(_("No report matches this code. Please check it and try again."))
     return report

@@ -149,6 +149,7 @@ def make_settings(tg: FakeTelegram, database_url: str) -> Callable[..., Settings
             "limit_updates_per_minute": 0,
             "limit_reports_per_hour": 0,
             "limit_dialog_messages_per_hour": 0,
+            "limit_wrong_codes_per_hour": 0,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

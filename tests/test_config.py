@@ -38,7 +38,8 @@ def test_defaults(env) -> None:
     assert settings.database_url == "sqlite+aiosqlite:///./data/outreach.db"
     assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
     assert settings.telegram_file_base_url == "https://api.telegram.org/file/bot"
-    assert (settings.limit_updates_per_minute, settings.limit_reports_per_hour, settings.limit_dialog_messages_per_hour) == (30, 5, 30)
+    limits = (settings.limit_updates_per_minute, settings.limit_reports_per_hour, settings.limit_dialog_messages_per_hour)
+    assert (*limits, settings.limit_wrong_codes_per_hour) == (30, 5, 30, 10)
 
 
 def test_a_self_hosted_bot_api_serves_files_beside_it(env) -> None:

@@ -36,6 +36,18 @@ def test_a_limit_allows_its_number_per_window_then_says_how_long_to_wait() -> No
     assert limit.take("p") == 0
 
 
+def test_people_are_forgotten_once_their_window_has_passed_whoever_comes_next() -> None:
+    """Before, wrong-code lock-outs were only purged when the same person came back."""
+    clock = Clock()
+    limit = RateLimit(5, 60, clock)
+    for n in range(100):
+        limit.record(f"person {n}")
+    assert len(limit) == 100
+    clock.now += 61
+    limit.take("somebody else")
+    assert len(limit) == 1
+
+
 def test_a_limit_of_zero_is_no_limit() -> None:
     limit = RateLimit(0, 60, Clock())
     assert all(limit.take("p") == 0 for _ in range(1000))

@@ -342,18 +342,20 @@ async def test_officers_not_on_the_allowlist_are_refused(tg: FakeTelegram, make_
 
 # --- status and forget -------------------------------------------------------------------
 
-async def test_wrong_codes_get_the_unknown_answer_and_are_slowed_down(bot: RunningBot, tg: FakeTelegram) -> None:
-    reporter = Reporter(tg, user(7100014, "es"))
-    code, _ = await reporter.file("Texto")
-    unknown = "No hay ningún reporte con este código. Revíselo e intente de nuevo."
-    assert (await reporter.say("/status 7KQM-2XRD-9FTB-H4PN")).params["text"] == unknown
-    assert (await reporter.say("/status hello")).params["text"] == unknown
-    for _attempt in range(3):
-        await reporter.say("/status 0000-0000-0000-0000")
-    blocked = await reporter.say(f"/status {code}")  # even the right code waits now
-    assert blocked.params["text"].startswith("Demasiados códigos incorrectos.")
-    other = Reporter(tg, user(7100015, "es"))  # limits are per person
-    assert "#1" in (await other.say(f"/status {code}")).params["text"]
+async def test_wrong_codes_get_the_unknown_answer_and_are_slowed_down(tg: FakeTelegram, make_settings) -> None:
+    async for _running in start_bot(tg, make_settings(limit_wrong_codes_per_hour=5)):
+        reporter = Reporter(tg, user(7100014, "es"))
+        code, _ = await reporter.file("Texto")
+        unknown = "No hay ningún reporte con este código. Revíselo e intente de nuevo."
+        assert (await reporter.say("/status 7KQM-2XRD-9FTB-H4PN")).params["text"] == unknown
+        assert (await reporter.say("/status hello")).params["text"] == unknown
+        for _attempt in range(3):
+            await reporter.say("/status 0000-0000-0000-0000")
+        blocked = await reporter.say(f"/status {code}")  # even the right code waits now
+        assert blocked.params["text"].startswith("Demasiados códigos incorrectos.")
+        assert "60" in blocked.params["text"]
+        other = Reporter(tg, user(7100015, "es"))  # limits are per person
+        assert "#1" in (await other.say(f"/status {code}")).params["text"]
 
 
 async def test_status_from_the_menu_asks_for_the_code(bot: RunningBot, tg: FakeTelegram) -> None:
