@@ -5,6 +5,7 @@ Drafts are keyed by pseudonym and never written anywhere; a submitted report car
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -62,6 +63,19 @@ class Draft:
     paused_at: int | None = None  # the step to go back to, while the person does something else
     submitted_report_id: int | None = None  # waiting for the notify-me choice
     receipt_code: str | None = None  # kept only until the reporter has been shown it
+
+
+# C0 and C1 control characters but tab and newline: invisible, able to break a card, and NUL is
+# refused by PostgreSQL in text.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u180e"
+
+
+def clean_input(text: str) -> str:
+    """What a person typed, without control characters or blank space around it; "" if nothing
+    is left to read."""
+    text = _CONTROL.sub("", text.replace("\r\n", "\n")).strip()
+    return text if text.strip(_INVISIBLE).strip() else ""
 
 
 def text_is_separate(body: str) -> bool:

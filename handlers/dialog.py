@@ -22,7 +22,7 @@ from bot.context import BotContext
 from bot.i18n import _, current_locale, ngettext
 from bot.limits import whole_minutes
 from bot.menus import main_menu
-from bot.reports import MAX_TEXT, add_officer_message, add_reporter_message
+from bot.reports import MAX_TEXT, add_officer_message, add_reporter_message, clean_input
 from bot.update_scope import ChatConversation
 from handlers.fallback import stale_button
 from handlers.staff import is_officer, refuse, report_of_button
@@ -38,8 +38,8 @@ async def officer_writes(update: Update, context: BotContext) -> None:
     replied_to = message.reply_to_message.message_id
     report_id = await context.uow.messages.report_of_staff_message(replied_to)
     report_id = report_id or context.services.dialog_prompts.get(replied_to)
-    if report_id is None:
-        return  # officers talking among themselves
+    if report_id is None or not (text := clean_input(message.text)):
+        return  # officers talking among themselves, or nothing to pass on
     if not is_officer(update, context):
         await refuse(update, "dialog")
         return
@@ -49,7 +49,7 @@ async def officer_writes(update: Update, context: BotContext) -> None:
         return
     officer = update.effective_user
     await add_officer_message(
-        context.uow, report, message.text, officer_id=officer.id, officer_name=officer.full_name,
+        context.uow, report, text, officer_id=officer.id, officer_name=officer.full_name,
         language=context.settings.officer_locale, staff_message_id=message.message_id,
         translate=context.settings.translation,
     )  # fmt: skip
@@ -100,7 +100,11 @@ async def start_answer(update: Update, context: BotContext) -> int:
 
 
 async def answer_written(update: Update, context: BotContext) -> int:
-    text = update.effective_message.text
+    if not (text := clean_input(update.effective_message.text)):
+        await update.effective_message.reply_text(
+            _("Write your answer, or more information, for the officers. You can write in any language.")
+        )
+        return ANSWERING
     if len(text) > MAX_TEXT:
         await update.effective_message.reply_text(
             _("This is too long. Please send at most {limit} characters.", limit=MAX_TEXT)

@@ -55,6 +55,7 @@ from bot.reports import (
     MAX_TEXT,
     Draft,
     DraftAttachment,
+    clean_input,
     coarsen,
     link_reporter,
     submit,
@@ -211,7 +212,8 @@ async def ask_describe(update: Update, context: BotContext) -> Step:
 
 async def add_text(update: Update, context: BotContext) -> Step:
     draft = _draft(update, context)
-    text = update.effective_message.text
+    if not (text := clean_input(update.effective_message.text)):
+        return await ask_describe(update, context)
     if await _fits(update, draft, text):
         draft.text = _joined(draft.text, text)
         await _added(update, _("Saved."))
@@ -221,7 +223,7 @@ async def add_text(update: Update, context: BotContext) -> Step:
 async def add_media(update: Update, context: BotContext) -> Step:
     draft = _draft(update, context)
     message = update.effective_message
-    caption = message.caption or ""
+    caption = clean_input(message.caption or "")
     if len(draft.attachments) >= MAX_ATTACHMENTS:
         await message.reply_text(_("You can add at most {count} attachments.", count=MAX_ATTACHMENTS))
         return Step.DESCRIBE
@@ -382,7 +384,8 @@ async def ask_place(update: Update, context: BotContext) -> Step:
 
 
 async def place_text(update: Update, context: BotContext) -> Step:
-    text = update.effective_message.text
+    if not (text := clean_input(update.effective_message.text)):
+        return await ask_place(update, context)
     if await _holds_a_code(update, text):
         return Step.PLACE
     if len(text) > MAX_PLACE:
@@ -439,7 +442,8 @@ async def when_chosen(update: Update, context: BotContext) -> Step:
 
 
 async def when_text(update: Update, context: BotContext) -> Step:
-    text = update.effective_message.text
+    if not (text := clean_input(update.effective_message.text)):
+        return await ask_when(update, context)
     if await _holds_a_code(update, text):
         return Step.WHEN
     if len(text) > MAX_TIME:
