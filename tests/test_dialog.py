@@ -246,16 +246,24 @@ async def test_an_answer_not_written_in_time_is_forgotten(tg: FakeTelegram, make
         assert [m.author for m in await rows(bot.services.sessions, ReportMessage)] == ["officer"]
 
 
-async def test_past_the_dialog_limit_the_answer_button_says_when_to_write_again(tg: FakeTelegram, make_settings) -> None:
+@pytest.mark.parametrize(
+    ("language_code", "limited_text"),
+    [
+        ("en", "You have sent many messages to the officers in a short time. You can write again in 60 minutes."),
+        ("ar", f"لقد أرسلت رسائل كثيرة إلى الضباط في وقت قصير. يمكنك الكتابة مرة أخرى بعد {FSI}60{PDI} دقيقة."),
+    ],
+)
+async def test_past_the_dialog_limit_the_answer_button_says_when_to_write_again(
+    tg: FakeTelegram, make_settings, language_code, limited_text
+) -> None:
     async for bot in start_bot(tg, make_settings(limit_dialog_messages_per_hour=1)):
-        reporter = Reporter(tg, user(7600011, "en"))
+        reporter = Reporter(tg, user(7600011, language_code))
         to_reporter = await officers_asked(bot, tg, reporter, "Since when?")
         await reporter.press(to_reporter, answer_button(to_reporter.result))
-        assert (await reporter.say("Since Monday.")).params["text"] == "Sent to the officers. Thank you."
+        await reporter.say("Since Monday.")
+        assert [m.author for m in await rows(bot.services.sessions, ReportMessage)] == ["officer", "reporter"]
 
         limited = await reporter.press(to_reporter, answer_button(to_reporter.result))
-        assert limited.params["text"] == (
-            "You have sent many messages to the officers in a short time. You can write again in 60 minutes."
-        )
+        assert limited.params["text"] == limited_text
         assert not len(bot.services.answering)
         assert [m.author for m in await rows(bot.services.sessions, ReportMessage)] == ["officer", "reporter"]

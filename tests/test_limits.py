@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from bot.config import Settings
+from bot.i18n import FSI, PDI
 from bot.limits import RateLimit
 from storage.models import Report
 from tests.conftest import STAFF_CHAT_ID, RunningBot, start_bot, user
@@ -70,10 +72,17 @@ def texts_to(tg: FakeTelegram, chat_id: int, after: int) -> list[str]:
     return [c.params["text"] for c in tg.calls[after:] if c.method == "sendMessage" and c.params["chat_id"] == chat_id]
 
 
+@pytest.mark.parametrize(
+    ("language_code", "help_heading", "slow_down"),
+    [
+        ("en", "Here is what I can do", SLOW_DOWN),
+        ("ar", "إليك ما يمكنني فعله", "أنت ترسل الرسائل بسرعة كبيرة."),
+    ],
+)
 async def test_a_flood_gets_its_limit_of_answers_and_one_notice_while_others_are_served(
-    limited_bot: RunningBot, tg: FakeTelegram
+    limited_bot: RunningBot, tg: FakeTelegram, language_code, help_heading, slow_down
 ) -> None:
-    flooding, other = user(7800001, "en"), user(7800002, "en")
+    flooding, other = user(7800001, language_code), user(7800002, "en")
     start = tg.mark()
     for _ in range(40):
         tg.send_text(flooding, "/help")
@@ -82,9 +91,9 @@ async def test_a_flood_gets_its_limit_of_answers_and_one_notice_while_others_are
 
     answers = texts_to(tg, flooding.id, start)
     assert len(answers) == 11
-    assert sum(text.startswith("Here is what I can do") for text in answers) == 10
-    [notice] = [text for text in answers if text.startswith(SLOW_DOWN)]
-    assert notice.endswith("seconds, then go on.")
+    assert sum(text.startswith(help_heading) for text in answers) == 10
+    [notice] = [text for text in answers if text.startswith(slow_down)]
+    assert re.search(r"\d+", notice)  # how many seconds to wait
     assert answer.params["text"].startswith("Here is what I can do")
 
 
@@ -113,15 +122,23 @@ async def test_officers_in_the_staff_chat_are_not_limited(limited_bot: RunningBo
     assert not any(text.startswith(SLOW_DOWN) for text in answers)
 
 
-async def test_past_the_report_limit_report_says_when_and_who_to_call(tg: FakeTelegram, make_settings) -> None:
+@pytest.mark.parametrize(
+    ("language_code", "refusal"),
+    [
+        ("en", "You have sent several reports in a short time. You can send another in 60 minutes.\n\n"
+               "If someone is in danger right now, call 911."),
+        ("ar", f"لقد أرسلت عدة بلاغات في وقت قصير. يمكنك إرسال بلاغ آخر بعد {FSI}60{PDI} دقيقة.\n\n"
+               f"إذا كان أحد في خطر الآن، اتصل بالرقم {FSI}911{PDI}."),
+    ],
+)  # fmt: skip
+async def test_past_the_report_limit_report_says_when_and_who_to_call(
+    tg: FakeTelegram, make_settings, language_code, refusal
+) -> None:
     async for bot in start_bot(tg, make_settings(limit_reports_per_hour=2)):
-        reporter = Reporter(tg, user(7800004, "en"))
+        reporter = Reporter(tg, user(7800004, language_code))
         for _ in range(2):
             await reporter.file("A car has been parked here for days.", category="threat")
         refused = await reporter.say("/report")
-        assert refused.params["text"] == (
-            "You have sent several reports in a short time. You can send another in 60 minutes.\n\n"
-            "If someone is in danger right now, call 911."
-        )
+        assert refused.params["text"] == refusal
         assert len(await rows(bot.services.sessions, Report)) == 2
         assert bot.services.drafts.get(bot.services.keys.pseudonym(reporter.person.id)) is None

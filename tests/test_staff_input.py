@@ -104,6 +104,7 @@ class OfficerTexts:
     queue_heading: str  # one open report
     show_usage: str
     missing: str  # "Report #{number} does not exist." with {number} still to fill
+    already_acknowledged: str  # report #1
 
     def does_not_exist(self, number: str) -> str:
         return self.missing.format(number=number)
@@ -114,11 +115,13 @@ OFFICER_TEXTS = {
         "Open reports, oldest first (1 in all):",
         "Send /show and a report number, for example: /show 12",
         "Report #{number} does not exist.",
+        "Report #1 already has the status Acknowledged.",
     ),
     "ar": OfficerTexts(
         f"البلاغات المفتوحة، الأقدم أولًا (المجموع: {FSI}1{PDI}):",
         f"أرسل {FSI}/show{PDI} ثم رقم البلاغ، مثلًا: {FSI}/show{PDI} {FSI}12{PDI}",
         f"البلاغ رقم {FSI}{{number}}{PDI} غير موجود.",
+        f"حالة البلاغ رقم {FSI}1{PDI} هي بالفعل {FSI}تم تأكيد الاستلام{PDI}.",
     ),
 }
 
@@ -137,6 +140,13 @@ async def staff(request: pytest.FixtureRequest, tg: FakeTelegram, make_settings)
         await Reporter(tg, user(7800010, "en")).file("Text")
         await card_recorded(running.services.sessions, 1)
         yield Staff(running, OFFICER_TEXTS[request.param], tg.last_message_to(STAFF_CHAT_ID))
+
+
+async def test_officers_read_that_a_report_keeps_its_status_in_their_language(staff: Staff, log_records) -> None:
+    tg = staff.bot.tg
+    await press(tg, staff.card, "staff:ack:1")
+    assert (await press(tg, staff.card, "staff:ack:1")).params["text"] == staff.texts.already_acknowledged
+    assert no_failures(log_records)
 
 
 @pytest.mark.parametrize("page", ["²", "٣", "0", "3", "99999999999999999999", "abc"])
