@@ -7,7 +7,6 @@ import asyncio
 import os
 import sys
 import tempfile
-from datetime import datetime
 from http.client import HTTPException
 from importlib.metadata import version
 from pathlib import Path
@@ -26,6 +25,8 @@ from bot.translation import TranslationUnavailable, Translator, language_code
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from storage.repositories import OutboxHealth
 
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 1
@@ -182,20 +183,33 @@ def catalogs_update_command(args: argparse.Namespace) -> int:
 
 
 def status_command(args: argparse.Namespace) -> int:
-    """Exit 0 when deliveries flow, 1 when the staff chat refuses the bot (an alert to act on)."""
+    """Exit 0 when deliveries flow; 1 with an ALERT for each thing someone must act on: Telegram
+    refuses the bot, messages it will never accept, or a staff group that became a supergroup."""
     settings = _settings(args.env_file, DatabaseSettings)
-    count, oldest, last_error = asyncio.run(_pending(settings))
-    if not count:
+    outbox = asyncio.run(_outbox_health(settings))
+    if outbox.waiting:
+        print(f"Waiting for delivery: {outbox.waiting} message(s), the oldest since {outbox.oldest:%Y-%m-%d %H:%M} UTC.")
+    elif not outbox.dead:
         print("Nothing is waiting: every report has reached the staff chat.")
-        return 0
-    print(f"Waiting for delivery: {count} message(s), the oldest since {oldest:%Y-%m-%d %H:%M} UTC.")
-    if last_error == "Forbidden":
-        print("ALERT: Telegram refuses to let the bot post to STAFF_CHAT_ID (Forbidden). Add the bot back to "
-              "the staff chat as an admin; everything stays queued and is sent once it can be.")
-        return EXIT_UNAVAILABLE
-    if last_error:
-        print(f"Last delivery error: {last_error}; the bot keeps retrying.")
-    return 0
+    alerts = []
+    if outbox.last_error == "Forbidden":
+        alerts.append("Telegram refuses to let the bot post to STAFF_CHAT_ID (Forbidden). Add the bot back to "
+                      "the staff chat as an admin; everything stays queued and is sent once it can be.")
+    elif outbox.last_error == "InvalidToken":
+        alerts.append("Telegram rejects TELEGRAM_BOT_TOKEN (InvalidToken). Copy it again from BotFather and "
+                      "restart the bot; everything stays queued and is sent once it can be.")
+    elif outbox.last_error:
+        print(f"Last delivery error: {outbox.last_error}; the bot keeps retrying.")
+    if outbox.dead:
+        reason = f", {outbox.dead_reason}" if outbox.dead_reason else ""
+        alerts.append(f"{outbox.dead} message(s) will not be delivered: Telegram refused them for good, the newest "
+                      f"with {outbox.dead_error}{reason}. They are kept in the outbox; the bot's log names their reports.")
+    if outbox.staff_chat_moved_to is not None:
+        alerts.append(f"the staff group became a supergroup: set STAFF_CHAT_ID={outbox.staff_chat_moved_to} and "
+                      "restart the bot.")
+    for alert in alerts:
+        print(f"ALERT: {alert}")
+    return EXIT_UNAVAILABLE if alerts else 0
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -426,14 +440,14 @@ async def _upgrade(settings: DatabaseSettings) -> None:
         await engine.dispose()
 
 
-async def _pending(settings: DatabaseSettings) -> tuple[int, datetime | None, str | None]:
+async def _outbox_health(settings: DatabaseSettings) -> OutboxHealth:
     from storage.database import session_factory
     from storage.unit_of_work import UnitOfWork
 
     engine = _engine(settings)
     try:
         async with UnitOfWork(session_factory(engine)) as uow:
-            return await uow.outbox.pending_summary()
+            return await uow.outbox.health()
     except (SQLAlchemyError, OSError) as exc:
         raise _database_failure(settings, exc) from None
     finally:

@@ -9,7 +9,11 @@ and no database transaction is open across the pacing wait or a Telegram call:
    together, so a card or attachment that has a staff message id is never sent again.
 A message in several parts records each part as it goes, and a retry continues after it.
 Telegram's answers decide the pace: 429 pauses the staff chat for `retry_after`; 403 (the bot
-was removed) keeps everything queued and is retried; network errors and 5xx back off.
+was removed) and 401 (the token was revoked) keep everything queued and are retried; network
+errors and 5xx back off. A message Telegram will refuse every time (400: too long, chat not
+found, ...) is dead: it leaves the queue, is kept for `outreach-bot status`, and logged once. A
+reporter who blocked the bot is not written to again. When the staff group becomes a
+supergroup, delivery follows it until the bot restarts, and asks for STAFF_CHAT_ID to be updated.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from functools import partial
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ReplyParameters
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 
 from bot.background import WakeableLoop
 from bot.cards import (
@@ -91,7 +95,10 @@ class DeliveryLoop(WakeableLoop):
         self._settings = services.settings
         self._pace = Pace(self._settings.staff_messages_per_minute)
         self._staff_paused_until = 0.0
-        self._staff_blocked = False
+        self._refusal: str | None = None  # why Telegram refuses the bot itself, logged once
+        # STAFF_CHAT_ID, or the supergroup it became during this run.
+        self._staff_chat_id = self._settings.staff_chat_id
+        self._stale_notes_cleared = False
         # One function per kind prepares its plan; a new kind is one more entry.
         self._plans: dict[str, Callable[[UnitOfWork, OutboxMessage, Report], Awaitable[Plan]]] = {
             OutboxKind.CARD: self._card_plan,
@@ -106,6 +113,8 @@ class DeliveryLoop(WakeableLoop):
         }
 
     async def work(self) -> float:
+        if not self._stale_notes_cleared:
+            await self._forget_followed_staff_chat_move()
         return await self.drain()
 
     async def drain(self) -> float:
@@ -128,16 +137,21 @@ class DeliveryLoop(WakeableLoop):
         staff = due.kind in STAFF_KINDS
         async with self._services.unit_of_work() as uow:
             message = await uow.outbox.get(due.id)
-            if message is None or message.done_at is not None:
+            if message is None or message.done_at is not None or message.dead_at is not None:
                 return
             message.attempts += 1
             attempts, progress = message.attempts, dict(message.payload or {})
             report = await uow.reports.get(message.report_id)
             plan = await self._plans[message.kind](uow, message, report)
+            dead_card = None
             if plan.postpone:  # the card goes first: these reply to it
                 message.not_before = _now() + timedelta(seconds=self._settings.delivery_retry_seconds)
+                dead_card = await uow.outbox.dead_card(report.id)
             await uow.commit()
         if plan.postpone:
+            if dead_card is not None:  # ...and it never will
+                reason = f"Card not delivered: {dead_card.dead_reason or dead_card.last_error}"
+                await self._dead_letter(due, dead_card.last_error, reason[:64])
             return
         try:
             first = await self._send(due.id, plan, progress)
@@ -146,18 +160,31 @@ class DeliveryLoop(WakeableLoop):
             if staff:
                 self._staff_paused_until = time.monotonic() + pause
             await self._failed(due.id, "RetryAfter", None if staff else pause)
+        except ChatMigrated as exc:
+            if staff:
+                await self._follow_staff_chat(due.id, exc.new_chat_id)
+            else:  # only groups migrate; a retry cannot help
+                await self._dead_letter(due, "ChatMigrated", None)
         except Forbidden:
             if staff:
-                self._staff_blocked_now()
+                self._refused("staff_chat_forbidden: the bot cannot post to STAFF_CHAT_ID; reports stay queued")
                 await self._failed(due.id, "Forbidden", None)
             else:  # the reporter blocked the bot: they can still check with /status
-                await self._finish(due, plan, None, error="Forbidden")
-        except (NetworkError, TelegramError) as exc:  # BadRequest is a NetworkError in PTB
+                await self._finish(due, plan, None, reporter_blocked=True)
+        except InvalidToken:  # revoked: nothing goes out until it is replaced, and nothing is lost
+            self._refused("token_rejected: Telegram rejects TELEGRAM_BOT_TOKEN; messages stay queued")
+            await self._failed(due.id, "InvalidToken", None if staff else self._settings.delivery_max_retry_seconds)
+        except BadRequest as exc:
+            # Telegram will refuse this message every time. Every plan already fits its text to
+            # Telegram's limits (bot/cards.py splits long texts), so even "message is too long"
+            # is a bug to fix, not something to retry or to split here.
+            await self._dead_letter(due, "BadRequest", _reason(exc))
+        except TelegramError as exc:  # network errors, timeouts, 5xx
             log.warning("delivery_retry kind=%s error=%s", due.kind, type(exc).__name__)
             await self._failed(due.id, type(exc).__name__, self._backoff(attempts))
         else:
-            if staff and self._staff_blocked:
-                self._staff_blocked = False
+            if staff and self._refusal:
+                self._refusal = None
                 log.info("staff_chat_reachable_again")
             await self._finish(due, plan, first)
 
@@ -166,7 +193,7 @@ class DeliveryLoop(WakeableLoop):
         so a retry continues after the last part sent. Returns the first part's message id."""
         first: int | None = progress.get("first_id")
         for number in range(progress.get("parts_sent", 0), len(plan.sends)):
-            if plan.chat_id == self._settings.staff_chat_id:
+            if plan.chat_id == self._staff_chat_id:
                 await self._pace.wait()
             sent = await plan.sends[number]()
             first = first or getattr(sent, "message_id", None)
@@ -176,16 +203,22 @@ class DeliveryLoop(WakeableLoop):
                     await uow.commit()
         return first
 
-    async def _finish(self, due: Due, plan: Plan, first: int | None, error: str | None = None) -> None:
-        """Record what was sent and mark the row done, in one transaction."""
+    async def _finish(self, due: Due, plan: Plan, first: int | None, *, reporter_blocked: bool = False) -> None:
+        """Record what was sent and mark the row done, in one transaction. A reporter who blocked
+        the bot loses the link to their chat, so nothing is sent there again."""
         async with self._services.unit_of_work() as uow:
             message = await uow.outbox.get(due.id)
             if plan.record is not None:
                 await plan.record(uow, first)
-            message.done_at, message.last_error = _now(), error
+            if reporter_blocked:
+                await uow.reporter_links.delete(message.report_id)
+            message.done_at, message.last_error = _now(), "Forbidden" if reporter_blocked else None
             report_id = message.report_id
             await uow.commit()
-        log.info("delivered kind=%s report=%s", due.kind, report_id)
+        if reporter_blocked:
+            log.info("reporter_blocked_bot kind=%s report=%s", due.kind, report_id)
+        else:
+            log.info("delivered kind=%s report=%s", due.kind, report_id)
 
     async def _failed(self, message_id: int, error: str, retry_in: float | None) -> None:
         async with self._services.unit_of_work() as uow:
@@ -194,6 +227,34 @@ class DeliveryLoop(WakeableLoop):
             if retry_in is not None:
                 message.not_before = _now() + timedelta(seconds=retry_in)
             await uow.commit()
+
+    async def _dead_letter(self, due: Due, error: str | None, reason: str | None) -> None:
+        """Out of the queue for good, kept for `outreach-bot status`, and said once."""
+        async with self._services.unit_of_work() as uow:
+            message = await uow.outbox.get(due.id)
+            message.dead_at, message.last_error, message.dead_reason = _now(), error, reason
+            report_id = message.report_id
+            await uow.commit()
+        log.error("delivery_dead kind=%s report=%s error=%s", due.kind, report_id, error)
+
+    async def _follow_staff_chat(self, message_id: int, new_chat_id: int) -> None:
+        """The staff group became a supergroup: send there while this process runs, retry this
+        message at once, and leave a note for `outreach-bot status`. The chat id is
+        configuration, not anyone's identity."""
+        if new_chat_id != self._staff_chat_id:
+            self._staff_chat_id = new_chat_id
+            log.error("staff_chat_migrated: set STAFF_CHAT_ID=%s; the bot sends there until it restarts", new_chat_id)
+        async with self._services.unit_of_work() as uow:
+            message = await uow.outbox.get(message_id)
+            message.last_error, message.staff_chat_moved_to, message.not_before = "ChatMigrated", new_chat_id, None
+            await uow.commit()
+
+    async def _forget_followed_staff_chat_move(self) -> None:
+        """Once STAFF_CHAT_ID names the supergroup, the note asking for it is done with."""
+        async with self._services.unit_of_work() as uow:
+            await uow.outbox.forget_staff_chat_move(self._settings.staff_chat_id)
+            await uow.commit()
+        self._stale_notes_cleared = True
 
     # --- one plan per kind ------------------------------------------------------------------
 
@@ -206,10 +267,10 @@ class DeliveryLoop(WakeableLoop):
             (await uow.reports.get(report_id)).staff_message_id = first
 
         send = partial(
-            self._bot.send_message, self._settings.staff_chat_id, await self._card(uow, report),
+            self._bot.send_message, self._staff_chat_id, await self._card(uow, report),
             parse_mode=ParseMode.HTML, reply_markup=self._buttons(report), disable_web_page_preview=True,
         )  # fmt: skip
-        return Plan(self._settings.staff_chat_id, [send], record)
+        return Plan(self._staff_chat_id, [send], record)
 
     async def _report_text_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
         if report.staff_message_id is None:
@@ -225,7 +286,7 @@ class DeliveryLoop(WakeableLoop):
         with self._for_officers():
             caption = _("Attachment to report #{number}", number=str(report.id))
         common = {
-            "chat_id": self._settings.staff_chat_id,
+            "chat_id": self._staff_chat_id,
             "caption": caption,
             "reply_parameters": ReplyParameters(report.staff_message_id, allow_sending_without_reply=True),
         }
@@ -245,7 +306,7 @@ class DeliveryLoop(WakeableLoop):
             sent = next(a for a in (await uow.reports.get(report_id)).attachments if a.id == attachment_id)
             sent.staff_message_id, sent.cleaned_content = first, None
 
-        return Plan(self._settings.staff_chat_id, [send], record)
+        return Plan(self._staff_chat_id, [send], record)
 
     async def _card_update_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
         # A card not yet sent will show the latest status when it is.
@@ -254,7 +315,7 @@ class DeliveryLoop(WakeableLoop):
         edit = partial(
             self._edit_card, await self._card(uow, report), report.staff_message_id, self._buttons(report)
         )
-        return Plan(self._settings.staff_chat_id, [edit])
+        return Plan(self._staff_chat_id, [edit])
 
     async def _reporter_notice_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
         sealed = await uow.reporter_links.sealed_chat(report.id)
@@ -327,7 +388,7 @@ class DeliveryLoop(WakeableLoop):
     # --- helpers -----------------------------------------------------------------------------
 
     def _staff_parts(self, parts: list[str], *, reply_to: int | None, record=None) -> Plan:  # noqa: ANN001
-        chat_id = self._settings.staff_chat_id
+        chat_id = self._staff_chat_id
         return Plan(chat_id, self._parts(chat_id, parts, reply_to=reply_to), record)
 
     def _parts(
@@ -358,7 +419,7 @@ class DeliveryLoop(WakeableLoop):
     async def _edit_card(self, text: str, message_id: int, buttons: InlineKeyboardMarkup) -> None:
         try:
             await self._bot.edit_message_text(
-                text, self._settings.staff_chat_id, message_id,
+                text, self._staff_chat_id, message_id,
                 parse_mode=ParseMode.HTML, reply_markup=buttons, disable_web_page_preview=True,
             )  # fmt: skip
         except BadRequest as exc:
@@ -369,10 +430,11 @@ class DeliveryLoop(WakeableLoop):
     def _staff_pause_left(self) -> float:
         return max(0.0, self._staff_paused_until - time.monotonic())
 
-    def _staff_blocked_now(self) -> None:
-        if not self._staff_blocked:
-            log.error("staff_chat_forbidden: the bot cannot post to STAFF_CHAT_ID; reports stay queued")
-        self._staff_blocked = True
+    def _refused(self, event: str) -> None:
+        """Telegram refuses the bot, not one message: pause the staff chat and say so once."""
+        if self._refusal != event:
+            log.error(event)
+        self._refusal = event
         self._staff_paused_until = time.monotonic() + self._settings.delivery_max_retry_seconds
 
     def _backoff(self, attempts: int) -> float:
@@ -385,3 +447,9 @@ def _now() -> datetime:
 
 def _seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _reason(exc: TelegramError) -> str:
+    """Telegram's reason without its details, e.g. "Chat not found": what follows a colon may
+    quote the message sent."""
+    return exc.message.split(":", 1)[0][:64]

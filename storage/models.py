@@ -179,7 +179,9 @@ class OutboxKind(StrEnum):
 
 class OutboxMessage(Base):
     """A message the bot owes someone. The delivery loop sends it; it is done when delivered, or
-    when a reporter notice cannot be delivered because the reporter blocked the bot."""
+    when it cannot be delivered because the reporter blocked the bot. A message Telegram will
+    refuse every time (a bad request) is dead instead: kept, never retried, shown by
+    `outreach-bot status`."""
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "done_at", "priority", "id"),)
@@ -196,6 +198,11 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(64))  # an exception type, never content
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    dead_reason: Mapped[str | None] = mapped_column(String(64))  # Telegram's words, e.g. "Chat not found"
+    # The staff group became a supergroup with this id while the message was sent: a note for
+    # `outreach-bot status` until the bot runs with STAFF_CHAT_ID set to it.
+    staff_chat_moved_to: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AuditEvent(Base):

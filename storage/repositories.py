@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage.models import (
     AuditEvent,
+    OutboxKind,
     OutboxMessage,
     Preference,
     Report,
@@ -99,6 +101,17 @@ class ReporterLinkRepository:
         return link is not None
 
 
+@dataclass(frozen=True)
+class OutboxHealth:
+    waiting: int
+    oldest: datetime | None
+    last_error: str | None  # the most recent among the waiting messages
+    dead: int
+    dead_error: str | None  # the newest dead message's exception type
+    dead_reason: str | None  # and what Telegram said about it
+    staff_chat_moved_to: int | None
+
+
 class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -124,26 +137,56 @@ class OutboxRepository:
         """When the earliest postponed message becomes due."""
         return await self._session.scalar(select(func.min(OutboxMessage.not_before)).where(*self._waiting(kinds)))
 
+    async def dead_card(self, report_id: int) -> OutboxMessage | None:
+        """The report's card, if it died: what replies to it cannot be delivered either."""
+        query = select(OutboxMessage).where(
+            OutboxMessage.report_id == report_id, OutboxMessage.kind == OutboxKind.CARD, OutboxMessage.dead_at.is_not(None)
+        )
+        return await self._session.scalar(query.limit(1))
+
+    async def forget_staff_chat_move(self, staff_chat_id: int) -> None:
+        """STAFF_CHAT_ID now names the chat the staff group moved to: the note has been acted on."""
+        await self._session.execute(
+            update(OutboxMessage).where(OutboxMessage.staff_chat_moved_to == staff_chat_id).values(staff_chat_moved_to=None)
+        )
+
     @staticmethod
     def _waiting(kinds: Sequence[str] | None) -> list[ColumnElement[bool]]:
-        conditions = [OutboxMessage.done_at.is_(None)]
+        conditions = [OutboxMessage.done_at.is_(None), OutboxMessage.dead_at.is_(None)]
         if kinds is not None:
             conditions.append(OutboxMessage.kind.in_(kinds))
         return conditions
 
-    async def pending_summary(self) -> tuple[int, datetime | None, str | None]:
-        """How many messages wait, since when, and the most recent error among them."""
-        waiting = OutboxMessage.done_at.is_(None)
+    async def health(self) -> OutboxHealth:
+        """What `outreach-bot status` reports: what waits, what died, where the staff chat went."""
+        waiting = self._waiting(None)
         count, oldest = (
-            await self._session.execute(select(func.count(), func.min(OutboxMessage.created_at)).where(waiting))
+            await self._session.execute(select(func.count(), func.min(OutboxMessage.created_at)).where(*waiting))
         ).one()
         last_error = await self._session.scalar(
             select(OutboxMessage.last_error)
-            .where(waiting, OutboxMessage.last_error.is_not(None))
+            .where(*waiting, OutboxMessage.last_error.is_not(None))
             .order_by(OutboxMessage.id.desc())
             .limit(1)
         )
-        return count, oldest, last_error
+        dead = OutboxMessage.dead_at.is_not(None)
+        dead_count = await self._session.scalar(select(func.count()).where(dead)) or 0
+        newest_dead = (
+            await self._session.execute(
+                select(OutboxMessage.last_error, OutboxMessage.dead_reason)
+                .where(dead)
+                .order_by(OutboxMessage.dead_at.desc(), OutboxMessage.id.desc())
+                .limit(1)
+            )
+        ).first()
+        moved_to = await self._session.scalar(
+            select(OutboxMessage.staff_chat_moved_to)
+            .where(OutboxMessage.staff_chat_moved_to.is_not(None))
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
+        )
+        dead_error, dead_reason = newest_dead or (None, None)
+        return OutboxHealth(count, oldest, last_error, dead_count, dead_error, dead_reason, moved_to)
 
 
 class MessageRepository:

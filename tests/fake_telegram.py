@@ -122,9 +122,12 @@ _Handler = Callable[[JSON, dict[str, _Upload]], Any]
 class ApiError(Exception):
     """Raised by a method handler (or injected by ``fail_next``) to answer with an error."""
 
-    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self, status: int, description: str, retry_after: int | None = None, migrate_to_chat_id: int | None = None
+    ) -> None:
         super().__init__(description)
         self.status, self.description, self.retry_after = status, description, retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
 
 class Hold:
@@ -444,9 +447,11 @@ class FakeTelegram:
         retry_after: int | None = None,
         times: int = 1,
         chat_id: int | None = None,
+        migrate_to_chat_id: int | None = None,
     ) -> None:
         """Answer the next ``times`` calls to ``method`` (to ``chat_id`` only, if given) with an
-        error; a 429 has retry_after. Failures queue up and are used in order."""
+        error; a 429 has retry_after, a group that became a supergroup migrate_to_chat_id.
+        Failures queue up and are used in order."""
         if status == 429 and retry_after is None:
             retry_after = 1
         if description is None and status == 429:
@@ -455,7 +460,7 @@ class FakeTelegram:
             fallback = "Internal Server Error" if status >= 500 else "Error"
             description = _DEFAULT_ERRORS.get(status, fallback)
         queue = self._failures.setdefault(self._canonical.get(method.lower(), method), deque())
-        queue.extend((ApiError(status, description, retry_after), chat_id) for _ in range(times))
+        queue.extend((ApiError(status, description, retry_after, migrate_to_chat_id), chat_id) for _ in range(times))
 
     def hold(self, method: str) -> Hold:
         """Leave calls to ``method`` unanswered until the returned Hold is released, to look at
@@ -526,6 +531,8 @@ class FakeTelegram:
         body: JSON = {"ok": False, "error_code": error.status, "description": error.description}
         if error.retry_after is not None:
             body["parameters"] = {"retry_after": error.retry_after}
+        if error.migrate_to_chat_id is not None:
+            body["parameters"] = {"migrate_to_chat_id": error.migrate_to_chat_id}
         return web.json_response(body, status=error.status)
 
     def _record(self, call: Call) -> None:
