@@ -21,6 +21,7 @@ from bot.i18n import I18n, active_locale, telegram_language_code
 from bot.limits import Limits
 from bot.menus import COMMUNITY_COMMANDS, STAFF_COMMANDS, bot_commands
 from bot.reports import purge_expired
+from bot.staff_chat import StaffChat
 from bot.translation import Translator
 from bot.translation_jobs import TranslationJobs
 from bot.unparseable_updates import SkippingBot
@@ -52,6 +53,7 @@ def build_services(settings: Settings) -> Services:
             settings.limit_dialog_messages_per_hour,
             settings.limit_wrong_codes_per_hour,
         ),
+        staff_chat=StaffChat(settings.staff_chat_id),
     )
 
 
@@ -86,7 +88,7 @@ def build_application(services: Services) -> Application:
         conversations = [
             *report_steps,
             *status.handlers(),
-            *dialog.handlers(settings.staff_chat_id, settings.draft_timeout_minutes),
+            *dialog.handlers(services.staff_chat.filter, settings.draft_timeout_minutes),
         ]
     # Order matters: gatekeeping first (unknown chats, then floods), then features, then the
     # catch-all answers. A group runs one handler per update, hence a group for each gate.
@@ -97,7 +99,7 @@ def build_application(services: Services) -> Application:
             *start.handlers(),
             *language.handlers(),
             *privacy.handlers(),
-            *help.handlers(settings.staff_chat_id),
+            *help.handlers(services.staff_chat.filter),
             *conversations,
             *staff.handlers(),
             *fallback.handlers(),

@@ -22,6 +22,7 @@ from bot.i18n import I18n
 from bot.limits import Limits
 from bot.preferences import SavedLocales
 from bot.reports import Drafts
+from bot.staff_chat import StaffChat
 from storage.models import OutboxMessage, Report, ReportMessage
 from storage.unit_of_work import UnitOfWork
 
@@ -42,6 +43,7 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     limits: Limits
+    staff_chat: StaffChat
     drafts: Drafts = field(default_factory=Drafts)
     saved_locales: SavedLocales = field(default_factory=SavedLocales)
     # Set by a commit that added work (see unit_of_work), so the loops look at once.

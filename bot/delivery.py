@@ -97,7 +97,7 @@ class DeliveryLoop(WakeableLoop):
         self._staff_paused_until = 0.0
         self._refusal: str | None = None  # why Telegram refuses the bot itself, logged once
         # STAFF_CHAT_ID, or the supergroup it became during this run.
-        self._staff_chat_id = self._settings.staff_chat_id
+        self._staff_chat = services.staff_chat
         self._stale_notes_cleared = False
         # One function per kind prepares its plan; a new kind is one more entry.
         self._plans: dict[str, Callable[[UnitOfWork, OutboxMessage, Report], Awaitable[Plan]]] = {
@@ -193,7 +193,7 @@ class DeliveryLoop(WakeableLoop):
         so a retry continues after the last part sent. Returns the first part's message id."""
         first: int | None = progress.get("first_id")
         for number in range(progress.get("parts_sent", 0), len(plan.sends)):
-            if plan.chat_id == self._staff_chat_id:
+            if self._staff_chat.includes(plan.chat_id):
                 await self._pace.wait()
             sent = await plan.sends[number]()
             first = first or getattr(sent, "message_id", None)
@@ -241,8 +241,7 @@ class DeliveryLoop(WakeableLoop):
         """The staff group became a supergroup: send there while this process runs, retry this
         message at once, and leave a note for `outreach-bot status`. The chat id is
         configuration, not anyone's identity."""
-        if new_chat_id != self._staff_chat_id:
-            self._staff_chat_id = new_chat_id
+        if self._staff_chat.move_to(new_chat_id):
             log.error("staff_chat_migrated: set STAFF_CHAT_ID=%s; the bot sends there until it restarts", new_chat_id)
         async with self._services.unit_of_work() as uow:
             message = await uow.outbox.get(message_id)
@@ -267,10 +266,10 @@ class DeliveryLoop(WakeableLoop):
             (await uow.reports.get(report_id)).staff_message_id = first
 
         send = partial(
-            self._bot.send_message, self._staff_chat_id, await self._card(uow, report),
+            self._bot.send_message, self._staff_chat.id, await self._card(uow, report),
             parse_mode=ParseMode.HTML, reply_markup=self._buttons(report), disable_web_page_preview=True,
         )  # fmt: skip
-        return Plan(self._staff_chat_id, [send], record)
+        return Plan(self._staff_chat.id, [send], record)
 
     async def _report_text_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
         if report.staff_message_id is None:
@@ -286,7 +285,7 @@ class DeliveryLoop(WakeableLoop):
         with self._for_officers():
             caption = _("Attachment to report #{number}", number=str(report.id))
         common = {
-            "chat_id": self._staff_chat_id,
+            "chat_id": self._staff_chat.id,
             "caption": caption,
             "reply_parameters": ReplyParameters(report.staff_message_id, allow_sending_without_reply=True),
         }
@@ -306,7 +305,7 @@ class DeliveryLoop(WakeableLoop):
             sent = next(a for a in (await uow.reports.get(report_id)).attachments if a.id == attachment_id)
             sent.staff_message_id, sent.cleaned_content = first, None
 
-        return Plan(self._staff_chat_id, [send], record)
+        return Plan(self._staff_chat.id, [send], record)
 
     async def _card_update_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
         # A card not yet sent will show the latest status when it is.
@@ -315,7 +314,7 @@ class DeliveryLoop(WakeableLoop):
         edit = partial(
             self._edit_card, await self._card(uow, report), report.staff_message_id, self._buttons(report)
         )
-        return Plan(self._staff_chat_id, [edit])
+        return Plan(self._staff_chat.id, [edit])
 
     async def _reporter_notice_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
         sealed = await uow.reporter_links.sealed_chat(report.id)
@@ -388,7 +387,7 @@ class DeliveryLoop(WakeableLoop):
     # --- helpers -----------------------------------------------------------------------------
 
     def _staff_parts(self, parts: list[str], *, reply_to: int | None, record=None) -> Plan:  # noqa: ANN001
-        chat_id = self._staff_chat_id
+        chat_id = self._staff_chat.id
         return Plan(chat_id, self._parts(chat_id, parts, reply_to=reply_to), record)
 
     def _parts(
@@ -419,7 +418,7 @@ class DeliveryLoop(WakeableLoop):
     async def _edit_card(self, text: str, message_id: int, buttons: InlineKeyboardMarkup) -> None:
         try:
             await self._bot.edit_message_text(
-                text, self._staff_chat_id, message_id,
+                text, self._staff_chat.id, message_id,
                 parse_mode=ParseMode.HTML, reply_markup=buttons, disable_web_page_preview=True,
             )  # fmt: skip
         except BadRequest as exc:

@@ -61,7 +61,7 @@ async def _locale_for(services: Services, update: object, uow: UnitOfWork) -> st
     if not isinstance(update, Update):
         return i18n.default_locale
     chat, user = update.effective_chat, update.effective_user
-    if chat is not None and chat.id == settings.staff_chat_id:
+    if chat is not None and services.staff_chat.includes(chat.id):
         return settings.officer_locale
     if user is None:
         return i18n.default_locale

@@ -19,7 +19,8 @@ _GONE = {ChatMember.LEFT, ChatMember.BANNED}
 async def keep_to_private_and_staff(update: Update, context: BotContext) -> None:
     """Leave any group or channel other than the staff chat, saying why once."""
     chat = update.effective_chat
-    if chat is None or chat.type == Chat.PRIVATE or chat.id == context.settings.staff_chat_id:
+    follow_staff_chat(update, context)
+    if chat is None or chat.type == Chat.PRIVATE or context.services.staff_chat.includes(chat.id):
         return
     removed = update.my_chat_member and update.my_chat_member.new_chat_member.status in _GONE
     if not removed and not context.chat_data.get("left"):
@@ -34,6 +35,21 @@ async def keep_to_private_and_staff(update: Update, context: BotContext) -> None
         except TelegramError as exc:
             log.warning("leave_chat_failed error=%s", type(exc).__name__)
     raise ApplicationHandlerStop
+
+
+def follow_staff_chat(update: Update, context: BotContext) -> None:
+    """Telegram's notice that the staff group became a supergroup (in the old chat, or the new)."""
+    message, staff_chat = update.effective_message, context.services.staff_chat
+    if message is None or update.effective_chat is None:
+        return
+    if message.migrate_to_chat_id and update.effective_chat.id == staff_chat.configured:
+        moved_to = message.migrate_to_chat_id
+    elif message.migrate_from_chat_id == staff_chat.configured:
+        moved_to = update.effective_chat.id
+    else:
+        return
+    if staff_chat.move_to(moved_to):
+        log.error("staff_chat_migrated: set STAFF_CHAT_ID=%s; the bot works there until it restarts", moved_to)
 
 
 def handlers() -> list[BaseHandler]:

@@ -135,10 +135,10 @@ async def answer_timed_out(update: Update, context: BotContext) -> None:
     context.services.answering.pop(context.pseudonym(update.effective_user))
 
 
-def handlers(staff_chat_id: int, timeout_minutes: float) -> list[BaseHandler]:
+def handlers(staff_chat: filters.Chat, timeout_minutes: float) -> list[BaseHandler]:
     private_text = filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND
     return [
-        MessageHandler(filters.Chat(staff_chat_id) & filters.REPLY & filters.TEXT & ~filters.COMMAND, officer_writes),
+        MessageHandler(staff_chat & filters.REPLY & filters.TEXT & ~filters.COMMAND, officer_writes),
         CallbackQueryHandler(ask_officer, pattern=r"^staff:msg:[^:]*$"),
         ChatConversation(
             entry_points=[CallbackQueryHandler(start_answer, pattern=r"^ans:\d{1,12}:[0-9a-f]{16}$")],

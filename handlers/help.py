@@ -36,9 +36,9 @@ async def staff_help(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(text)
 
 
-def handlers(staff_chat_id: int) -> list[BaseHandler]:
+def handlers(staff_chat: filters.Chat) -> list[BaseHandler]:
     return [
         CommandHandler("help", community_help, filters=filters.ChatType.PRIVATE),
         CallbackQueryHandler(community_help, pattern=r"^menu:help$"),
-        CommandHandler("help", staff_help, filters=filters.Chat(staff_chat_id)),
+        CommandHandler("help", staff_help, filters=staff_chat),
     ]

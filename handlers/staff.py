@@ -44,7 +44,7 @@ def is_officer(update: Update, context: BotContext) -> bool:
     settings = context.settings
     return (
         chat is not None
-        and chat.id == settings.staff_chat_id
+        and context.services.staff_chat.includes(chat.id)
         and (not settings.officers or (user is not None and user.id in settings.officers))
     )
 

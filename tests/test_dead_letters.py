@@ -161,3 +161,20 @@ async def test_a_revoked_token_keeps_everything_queued_and_says_so(
     await card_of(tg, 1)
     [card] = await settled(bot.services.sessions, OutboxMessage, lambda found: all(m.done_at for m in found))
     assert card.dead_at is None
+
+
+async def test_officers_keep_working_in_the_supergroup_their_group_became(bot: RunningBot, tg: FakeTelegram, log_records) -> None:
+    """Telegram's service message in the new supergroup: before, the bot took it for an unknown
+    group, said goodbye and left."""
+    supergroup = tg.group_chat(SUPERGROUP_ID, "Officers")
+    after = tg.mark()
+    tg.send_message(OFFICER, chat=supergroup, migrate_from_chat_id=STAFF_CHAT_ID)
+    help_text = await bot.say(OFFICER, "/help", chat=supergroup)
+    assert help_text.params["text"].startswith("Commands for officers:")
+
+    await Reporter(tg, user(7740001, "en")).file("Text")
+    card = await tg.wait_for("sendMessage", lambda c: c.params["chat_id"] == SUPERGROUP_ID and "Report #1:" in c.params["text"])
+    assert not [c for c in tg.calls[after:] if c.method == "leaveChat"]
+    assert [c.params["chat_id"] for c in tg.calls[after:] if c.method == "sendMessage" and "Report #1:" in c.params["text"]] == [SUPERGROUP_ID]
+    assert log_records.text.count(f"staff_chat_migrated: set STAFF_CHAT_ID={SUPERGROUP_ID}") == 1
+    assert card.result["reply_markup"]  # the officers' buttons came with it
