@@ -16,6 +16,10 @@ PAUSED = "Your report is paused. To go back to it, press Continue or send /repor
 NOT_A_PLACE_FOR_CODES = (
     "This looks like a receipt code, so I did not add it to your report. To check a report, send /status and your code."
 )
+PAUSED_IN = {
+    "en": PAUSED,
+    "ar": f"بلاغك متوقف مؤقتًا. للعودة إليه، اضغط على «متابعة» أو أرسل {FSI}/report{PDI}.",
+}
 PHOTO = {"file_id": "photo-1", "file_unique_id": "p1", "width": 90, "height": 90}
 PDF = {"file_id": "doc-1", "file_unique_id": "d1", "file_name": "letter.pdf", "mime_type": "application/pdf", "file_size": 900}
 
@@ -173,8 +177,7 @@ async def test_a_code_pasted_after_status_goes_to_status_and_never_into_the_repo
     assert answer.params["text"].startswith(asked)
     paused = await reporter.next_message()
     assert set(buttons(paused.result)) == {"report:resume", "report:cancel"}
-    if language_code == "en":  # a new string: other languages once it is translated
-        assert paused.params["text"] == PAUSED
+    assert paused.params["text"] == PAUSED_IN[language_code]
     status = await reporter.say(code)
     assert status.params["text"].startswith(status_of_1)
 
@@ -254,3 +257,14 @@ async def test_a_receipt_code_is_never_added_to_a_report(bot: RunningBot, tg: Fa
     )
     assert draft_of(bot, reporter) is None
     assert (await reporter.say(f"/status {code}")).params["text"].startswith("Report #1, sent on ")
+
+
+async def test_a_receipt_code_is_refused_in_the_persons_language(bot: RunningBot, tg: FakeTelegram) -> None:
+    reporter = Reporter(tg, user(7300041, "ar"))
+    code, _ = await reporter.file("البلاغ الأول.")
+    await reporter.press(await reporter.start(), "report:cat:crime")
+    refused = await reporter.say(code)
+    assert refused.params["text"] == (
+        f"يبدو هذا رمز إيصال، لذلك لم تتم إضافته إلى بلاغك. للتحقق من بلاغ، أرسل {FSI}/status{PDI} ثم رمز الإيصال."
+    )
+    assert draft_of(bot, reporter).text == ""
