@@ -26,7 +26,21 @@ from bot.translation import Translator
 from bot.translation_jobs import TranslationJobs
 from bot.unparseable_updates import SkippingBot
 from bot.update_scope import TelegramRequest, UpdateScope
-from handlers import chats, dialog, errors, fallback, help, language, limits, privacy, report, staff, start, status
+from handlers import (
+    chats,
+    dialog,
+    edits,
+    errors,
+    fallback,
+    help,
+    language,
+    limits,
+    privacy,
+    report,
+    staff,
+    start,
+    status,
+)
 from storage.database import create_engine, session_factory, upgrade_to_head
 
 # Opt in now to durations as timedelta, PTB's next major default; bot.delivery reads them so.
@@ -90,10 +104,11 @@ def build_application(services: Services) -> Application:
             *status.handlers(),
             *dialog.handlers(services.staff_chat.filter, settings.draft_timeout_minutes),
         ]
-    # Order matters: gatekeeping first (unknown chats, then floods), then features, then the
-    # catch-all answers. A group runs one handler per update, hence a group for each gate.
-    application.add_handlers(chats.handlers(), group=-2)
-    application.add_handlers(limits.handlers(), group=-1)
+    # Order matters: gatekeeping first (unknown chats, floods, then edits), then features, then
+    # the catch-all answers. A group runs one handler per update, hence a group for each gate.
+    application.add_handlers(chats.handlers(), group=-3)
+    application.add_handlers(limits.handlers(), group=-2)
+    application.add_handlers(edits.handlers(), group=-1)
     application.add_handlers(
         [
             *start.handlers(),
