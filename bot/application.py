@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import warnings
@@ -138,10 +137,6 @@ async def on_startup(application: Application) -> None:
         application.bot_data.translation_jobs = TranslationJobs(services, translator)
         application.bot_data.translation_jobs.start()
     application.job_queue.run_repeating(purge_old_reports, interval=PURGE_EVERY, first=0, name="retention")
-    # What start-up built lives as long as the bot. Frozen, it is left out of the garbage
-    # collector's full passes, which would otherwise walk ~170,000 objects (~65 ms) each time,
-    # a stall for everybody (bench/README.md).
-    gc.freeze()
     log.info("ready")
 
 

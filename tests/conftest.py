@@ -7,13 +7,14 @@ otherwise. With REQUIRE_POSTGRES=1 a missing server fails the run instead of ski
 from __future__ import annotations
 
 import asyncio
+import io
 import ipaddress
 import logging
 import os
 import sys
 import uuid
 import zipfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,11 +188,25 @@ async def start_bot(tg: FakeTelegram, settings: Settings) -> AsyncIterator[Runni
     try:
         yield RunningBot(tg, services, application)
     finally:
-        await application.updater.stop()
-        await application.stop()
-        await on_stop(application)
-        await application.shutdown()
-        await services.engine.dispose()
+        steps = (application.updater.stop, application.stop, lambda: on_stop(application), application.shutdown,
+                 services.engine.dispose)  # fmt: skip
+        for step in steps:
+            await _within(SHUTDOWN_STEP_SECONDS, step)
+
+
+SHUTDOWN_STEP_SECONDS = 30
+
+
+async def _within(seconds: float, step: Callable[[], Awaitable[object]]) -> None:
+    """A shutdown step that hangs fails the test, naming what every task was waiting for,
+    instead of stalling the whole run."""
+    try:
+        await asyncio.wait_for(step(), seconds)
+    except TimeoutError:
+        waiting = io.StringIO()
+        for task in asyncio.all_tasks():
+            task.print_stack(file=waiting)
+        raise AssertionError(f"the bot's shutdown hung in {step}; tasks:\n{waiting.getvalue()}") from None
 
 
 @pytest.fixture
