@@ -239,10 +239,8 @@ class DeliveryLoop(WakeableLoop):
 
     async def _follow_staff_chat(self, message_id: int, new_chat_id: int) -> None:
         """The staff group became a supergroup: send there while this process runs, retry this
-        message at once, and leave a note for `outreach-bot status`. The chat id is
-        configuration, not anyone's identity."""
-        if self._staff_chat.move_to(new_chat_id):
-            log.error("staff_chat_migrated: set STAFF_CHAT_ID=%s; the bot sends there until it restarts", new_chat_id)
+        message at once, and leave a note for `outreach-bot status`."""
+        self._staff_chat.move_to(new_chat_id)
         async with self._services.unit_of_work() as uow:
             message = await uow.outbox.get(message_id)
             message.last_error, message.staff_chat_moved_to, message.not_before = "ChatMigrated", new_chat_id, None

@@ -9,7 +9,11 @@ restart only the setting counts.
 
 from __future__ import annotations
 
+import logging
+
 from telegram.ext import filters
+
+log = logging.getLogger(__name__)
 
 
 class StaffChat:
@@ -27,10 +31,11 @@ class StaffChat:
     def includes(self, chat_id: int) -> bool:
         return chat_id == self.configured or chat_id == self.moved_to
 
-    def move_to(self, chat_id: int) -> bool:
-        """Follow the staff group to its new id; False if this move was already known."""
+    def move_to(self, chat_id: int) -> None:
+        """Follow the staff group to its new id, and ask the operator, once, to update the setting.
+        A chat id is configuration, not anyone's identity."""
         if chat_id == self.moved_to:
-            return False
+            return
         self.moved_to = chat_id
         self.filter.add_chat_ids(chat_id)
-        return True
+        log.error("staff_chat_migrated: set STAFF_CHAT_ID=%s; the bot works there until it restarts", chat_id)

@@ -39,17 +39,13 @@ async def keep_to_private_and_staff(update: Update, context: BotContext) -> None
 
 def follow_staff_chat(update: Update, context: BotContext) -> None:
     """Telegram's notice that the staff group became a supergroup (in the old chat, or the new)."""
-    message, staff_chat = update.effective_message, context.services.staff_chat
-    if message is None or update.effective_chat is None:
+    message, chat, staff_chat = update.effective_message, update.effective_chat, context.services.staff_chat
+    if message is None or chat is None:
         return
-    if message.migrate_to_chat_id and update.effective_chat.id == staff_chat.configured:
-        moved_to = message.migrate_to_chat_id
+    if message.migrate_to_chat_id and chat.id == staff_chat.configured:
+        staff_chat.move_to(message.migrate_to_chat_id)
     elif message.migrate_from_chat_id == staff_chat.configured:
-        moved_to = update.effective_chat.id
-    else:
-        return
-    if staff_chat.move_to(moved_to):
-        log.error("staff_chat_migrated: set STAFF_CHAT_ID=%s; the bot works there until it restarts", moved_to)
+        staff_chat.move_to(chat.id)
 
 
 def handlers() -> list[BaseHandler]:

@@ -170,6 +170,12 @@ class RunningBot:
         self.tg.send_text(user, text, chat=chat)
         return await self.tg.wait_for_reply((chat or {"id": user.id})["id"], after=after)
 
+    async def handled(self) -> None:
+        """Until every update sent so far was fetched and handled."""
+        await self.tg.wait_until_drained()
+        while self.application.update_processor.busy_lanes:
+            await asyncio.sleep(0.01)
+
     async def press(self, user: FakeUser, message: dict, data: str) -> int:
         """Press a button as `user`; returns the call mark to wait for answers after."""
         after = self.tg.mark()

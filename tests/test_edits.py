@@ -10,7 +10,7 @@ from storage.models import ReportMessage
 from tests.conftest import STAFF_CHAT_ID, RunningBot, user
 from tests.fake_telegram import FakeTelegram
 from tests.reporting import Reporter, card_of, card_recorded, rows
-from tests.test_dialog import answer_button, officer_replies
+from tests.test_dialog import answer_button, officer_replies, officers_asked
 
 NOT_PASSED_ON = "Edits are not passed on. If something has changed, please send it as a new message."
 
@@ -28,12 +28,7 @@ async def test_a_reporter_editing_an_answer_does_not_send_it_again(
     bot: RunningBot, tg: FakeTelegram, language_code: str, not_passed_on: str
 ) -> None:
     reporter = Reporter(tg, user(7830001, language_code))
-    await reporter.file("Text", notify=True)
-    card = await card_of(tg, 1)
-    await card_recorded(bot.services.sessions, 1)
-    after = tg.mark()
-    officer_replies(tg, card.result, "Which colour?")
-    asked = await tg.wait_for_reply(reporter.person.id, after=after)
+    asked = await officers_asked(bot, tg, reporter, "Which colour?")
     await reporter.press(asked, answer_button(asked.result))
     sent = tg.send_text(reporter.person, "Red.")["message"]
     await tg.wait_for_reply(reporter.person.id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
 
@@ -61,13 +60,6 @@ async def limited_bot(tg: FakeTelegram, make_settings: Callable[..., Settings]) 
         yield running
 
 
-async def handled(bot: RunningBot) -> None:
-    """Until every update sent so far was fetched and handled."""
-    await bot.tg.wait_until_drained()
-    while bot.application.update_processor.busy_lanes:
-        await asyncio.sleep(0.01)
-
-
 def texts_to(tg: FakeTelegram, chat_id: int, after: int) -> list[str]:
     return [c.params["text"] for c in tg.calls[after:] if c.method == "sendMessage" and c.params["chat_id"] == chat_id]
 
@@ -87,7 +79,7 @@ async def test_a_flood_gets_its_limit_of_answers_and_one_notice_while_others_are
     for _ in range(40):
         tg.send_text(flooding, "/help")
     answer = await limited_bot.say(other, "/help")
-    await handled(limited_bot)
+    await limited_bot.handled()
 
     answers = texts_to(tg, flooding.id, start)
     assert len(answers) == 11
@@ -104,7 +96,7 @@ async def test_a_limited_button_press_is_answered_so_the_button_stops_spinning(
     menu = await limited_bot.say(person, "/start")
     for _ in range(12):
         tg.press_button(person, menu.result, "menu:help")
-    await handled(limited_bot)
+    await limited_bot.handled()
 
     presses = [c for c in tg.calls if c.method == "answerCallbackQuery"]
     assert len(presses) == 12  # every press answered: 9 by /help, one alert, two quietly
@@ -116,7 +108,7 @@ async def test_officers_in_the_staff_chat_are_not_limited(limited_bot: RunningBo
     start = tg.mark()
     for _ in range(15):
         tg.send_text(OFFICER, "/help", chat=staff_chat(tg))
-    await handled(limited_bot)
+    await limited_bot.handled()
     answers = texts_to(tg, STAFF_CHAT_ID, start)
     assert len(answers) == 15
     assert not any(text.startswith(SLOW_DOWN) for text in answers)

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 
 from tests.conftest import RunningBot, user
 from tests.fake_telegram import FakeTelegram
 from tests.reporting import Reporter
-
-
-async def handled(bot: RunningBot) -> None:
-    await bot.tg.wait_until_drained()
-    while bot.application.update_processor.busy_lanes:
-        await asyncio.sleep(0.01)
 
 
 async def test_a_repeated_update_id_adds_its_text_to_the_report_once(bot: RunningBot, tg: FakeTelegram) -> None:
@@ -22,7 +15,7 @@ async def test_a_repeated_update_id_adds_its_text_to_the_report_once(bot: Runnin
     after = tg.mark()
     sent = tg.send_text(reporter.person, "سيارة متوقفة هنا منذ أيام")
     tg.push_update(copy.deepcopy(sent))  # the same update_id, in the same batch
-    await handled(bot)
+    await bot.handled()
 
     replies = [c for c in tg.calls[after:] if c.method == "sendMessage" and c.params["chat_id"] == reporter.person.id]
     assert len(replies) == 1
