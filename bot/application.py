@@ -12,14 +12,15 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.warnings import PTBUserWarning
 
+from bot.audit import record_configuration
 from bot.config import Settings
 from bot.context import BotContext, BotData, Services, services_of
-from bot.crypto import Keys
+from bot.crypto import ColumnKeys, Keys
 from bot.delivery import DeliveryLoop
 from bot.i18n import I18n, active_locale, telegram_language_code
 from bot.limits import Limits
 from bot.menus import COMMUNITY_COMMANDS, STAFF_COMMANDS, bot_commands
-from bot.reports import purge_expired
+from bot.retention import PURGE_EVERY, Retention, purge
 from bot.staff_chat import StaffChat
 from bot.translation import Translator
 from bot.translation_jobs import TranslationJobs
@@ -31,9 +32,11 @@ from handlers import (
     edits,
     errors,
     fallback,
+    forget,
     help,
     language,
     limits,
+    mydata,
     privacy,
     report,
     staff,
@@ -41,19 +44,22 @@ from handlers import (
     status,
 )
 from storage.database import create_engine, session_factory, upgrade_to_head
+from storage.encryption import bind_cipher
+from storage.key_rotation import REFRESH_EVERY, refresh_generation
 
 # Opt in now to durations as timedelta, PTB's next major default; bot.delivery reads them so.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 log = logging.getLogger(__name__)
 
-PURGE_EVERY = timedelta(hours=1)
+FIRST_PURGE_AFTER = timedelta(minutes=1)  # once the bot has started answering
 CONNECTIONS = 4
 POOL_TIMEOUT_SECONDS = 30.0
 
 
 def build_services(settings: Settings) -> Services:
     engine = create_engine(settings.database_url)
+    bind_cipher(engine, ColumnKeys(settings.secret_key))
     return Services(
         settings=settings,
         i18n=I18n(settings.default_locale),
@@ -101,6 +107,7 @@ def build_application(services: Services) -> Application:
         conversations = [
             *report_steps,
             *status.handlers(),
+            *forget.handlers(),
             *dialog.handlers(services.staff_chat.filter, settings.draft_timeout_minutes),
         ]
     # Order matters: gatekeeping first (unknown chats, floods, then edits), then features, then
@@ -113,6 +120,7 @@ def build_application(services: Services) -> Application:
             *start.handlers(),
             *language.handlers(),
             *privacy.handlers(),
+            *mydata.handlers(),
             *help.handlers(services.staff_chat.filter),
             *conversations,
             *staff.handlers(),
@@ -129,6 +137,9 @@ def build_application(services: Services) -> Application:
 async def on_startup(application: Application) -> None:
     services = services_of(application)
     await upgrade_to_head(services.engine)
+    async with services.unit_of_work() as uow:
+        await record_configuration(uow, services.settings)
+    await refresh_generation(services.engine)
     await set_command_menus(application)
     application.bot_data.delivery = DeliveryLoop(application.bot, services)
     application.bot_data.delivery.start()
@@ -136,16 +147,21 @@ async def on_startup(application: Application) -> None:
         translator = Translator(services.settings.translation_dir, list(services.i18n.locales), services.settings.translation_timeout_seconds)
         application.bot_data.translation_jobs = TranslationJobs(services, translator)
         application.bot_data.translation_jobs.start()
-    application.job_queue.run_repeating(purge_old_reports, interval=PURGE_EVERY, first=0, name="retention")
+    application.job_queue.run_repeating(purge_expired, interval=PURGE_EVERY, first=FIRST_PURGE_AFTER, name="retention")
+    application.job_queue.run_repeating(follow_key_rotation, interval=REFRESH_EVERY, name="key generation")
     log.info("ready")
 
 
-async def purge_old_reports(context: BotContext) -> None:
-    services = context.services
-    async with services.unit_of_work() as uow:
-        deleted = await purge_expired(uow, services.settings.retention_days)
-    if deleted:
-        log.info("reports_purged count=%s", deleted)
+async def purge_expired(context: BotContext) -> None:
+    """Retention, as /privacy promises (bot.retention)."""
+    settings = context.settings
+    purged = await purge(context.services.unit_of_work, Retention(settings.retention_days, settings.link_grace_days))
+    log.info("purged %s", purged.describe())
+
+
+async def follow_key_rotation(context: BotContext) -> None:
+    """`outreach-bot keys rotate` may have started a new key generation: seal under it from now on."""
+    await refresh_generation(context.services.engine)
 
 
 async def on_stop(application: Application) -> None:

@@ -20,8 +20,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.categories import CATEGORIES
 from bot.i18n import FSI, N_, PDI, _, formatting_locale, ngettext
 from bot.reports import Draft, text_is_separate
+from bot.telegram_text import TEXT_LIMIT, split_text, utf16_len
 from bot.translation import language_code
-from storage.models import AuditEvent, Report, ReportMessage, ReportStatus
+from storage.models import AuditEvent, BlockedSender, Report, ReportMessage, ReportStatus
 
 # Embeddings, overrides and isolates (they reorder text) become a visible mark; zero-width
 # spaces, word joiners and byte-order marks (they hide text) are dropped. ZWJ and ZWNJ stay:
@@ -60,15 +61,17 @@ class CardFields:
     received_at: datetime | None = None
     status: str | None = None
     changed_by: str | None = None
+    sender_blocked_by: str | None = None  # the officer; never anything about the sender
 
     @classmethod
-    def of_report(cls, report: Report, latest: AuditEvent | None) -> CardFields:
+    def of_report(cls, report: Report, latest: AuditEvent | None, block: BlockedSender | None = None) -> CardFields:
         return cls(
             category=report.category, body=report.body, place=report.place, latitude=report.latitude,
             longitude=report.longitude, location_exact=report.location_exact, occurred=report.occurred,
             attachments=len(report.attachments), number=report.id, urgent=report.urgent,
             language=report.language, received_at=report.received_at, status=report.status,
             changed_by=latest.officer_name if latest else None,
+            sender_blocked_by=block.officer_name if block else None,
         )  # fmt: skip
 
     @classmethod
@@ -102,8 +105,12 @@ def render(card: CardFields, zone: ZoneInfo) -> str:
             # NOTE: {status} is e.g. "Acknowledged"; {officer} the officer's name.
             status = _("{status} by {officer}", status=status, officer=html.escape(card.changed_by))
         lines.append(_("Status: {status}", status=status))
+    if card.sender_blocked_by:
+        # NOTE: {officer} is the name of the officer who blocked the sender of this report.
+        lines.append("⛔ " + _("Sender blocked by {officer}", officer=html.escape(card.sender_blocked_by)))
     what_happened = _("What happened:")
-    body = _("The full text follows in the next message.") if text_is_separate(card.body) else neutralise(card.body)
+    separate = text_is_separate(card.body, card.place, card.occurred)
+    body = _("The full text follows in the next message.") if separate else neutralise(card.body)
     lines += ["", f"<b>{what_happened}</b>", f"{FSI}{body}{PDI}"]
     if card.place:
         place = f"{FSI}{neutralise(card.place)}{PDI}"
@@ -129,13 +136,16 @@ def render(card: CardFields, zone: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-def separate_text(body: str) -> str:
-    """A long report text as its own message (HTML): neutralised and isolated like on the card."""
-    return f"{FSI}{neutralise(body)}{PDI}"
+def separate_text(body: str) -> list[str]:
+    """A long report text as its own messages (HTML): neutralised and isolated like on the card,
+    each as long as Telegram takes (the isolates count too)."""
+    return _isolated_parts(body, TEXT_LIMIT - len(FSI + PDI))
 
 
-def staff_buttons(report: Report) -> InlineKeyboardMarkup | None:
-    """Acknowledge, close or mark as spam; data is language-neutral, e.g. `staff:ack:12`."""
+def staff_buttons(report: Report, block: BlockedSender | None = None) -> InlineKeyboardMarkup | None:
+    """Acknowledge, close or mark as spam; data is language-neutral, e.g. `staff:ack:12`. Block
+    sender (or its undo) sits alone on the last row, away from the everyday buttons; a report
+    filed before blocking existed has no sender to block."""
     actions = []
     if report.status == ReportStatus.NEW:
         actions.append(InlineKeyboardButton(_("Acknowledge"), callback_data=f"staff:ack:{report.id}"))
@@ -145,6 +155,10 @@ def staff_buttons(report: Report) -> InlineKeyboardMarkup | None:
     rows = [actions] if actions else []
     if report.status != ReportStatus.SPAM:
         rows.append([InlineKeyboardButton(_("Message reporter"), callback_data=f"staff:msg:{report.id}")])
+    if block is not None:
+        rows.append([InlineKeyboardButton(_("Unblock sender"), callback_data=f"staff:unblock:{report.id}")])
+    elif report.sender is not None:
+        rows.append([InlineKeyboardButton(_("Block sender"), callback_data=f"staff:block:{report.id}")])
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -161,8 +175,7 @@ UNTRANSLATED_REASONS = {
     "timeout": N_("the translation took too long"),
     "worker_stopped": N_("the translation service stopped; it has been restarted"),
 }
-TELEGRAM_LIMIT = 4096
-MESSAGE_PART = 3500  # leaves room for the heading within Telegram's 4,096 characters
+MESSAGE_PART = 3500  # UTF-16 units: leaves room for a heading within Telegram's 4,096
 # Below this share of words surviving the round trip (there and back), officers are warned.
 ROUND_TRIP_WARNING = 0.35
 
@@ -190,19 +203,6 @@ def translation_messages(report: Report, officer_locale: str) -> list[str]:
     return messages
 
 
-def split_text(text: str, limit: int) -> list[str]:
-    """Pieces of at most `limit` characters, cut at a paragraph, a sentence, a line or a space,
-    whichever comes last in the second half of the piece; mid-word only if there is none."""
-    parts = []
-    while len(text) > limit:
-        window = text[:limit]
-        cuts = (window.rfind(separator) + len(separator) for separator in ("\n\n", ". ", "\n", " "))
-        cut = next((at for at in cuts if at > limit // 2), limit)
-        parts.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    return [*parts, text.rstrip()]
-
-
 def dialog_messages(heading: str, message: ReportMessage, *, with_original: bool) -> list[str]:
     """A dialog message as the other side reads it (HTML parts that each fit a message): the
     translation, or the original with why it was not translated; officers also get the original."""
@@ -224,7 +224,8 @@ def _joined(parts: list[str]) -> list[str]:
     """Neighbouring parts that fit one message together are sent as one."""
     joined: list[str] = []
     for part in parts:
-        if joined and len(joined[-1]) + len(part) + 2 <= TELEGRAM_LIMIT:
+        # The HTML is measured as it is: never less than what Telegram counts after parsing it.
+        if joined and utf16_len(joined[-1]) + utf16_len(part) + 2 <= TEXT_LIMIT:
             joined[-1] += "\n\n" + part
         else:
             joined.append(part)
@@ -239,6 +240,6 @@ def officer_heading(report_id: int, message: ReportMessage, names_visible: bool)
     return _("Officers wrote about your report #{number}:", number=str(report_id))
 
 
-def _isolated_parts(text: str) -> list[str]:
+def _isolated_parts(text: str, limit: int = MESSAGE_PART) -> list[str]:
     # Split the plain text first, so no cut can fall inside an escaped character or a tag.
-    return [f"{FSI}{neutralise(part)}{PDI}" for part in split_text(text, MESSAGE_PART)]
+    return [f"{FSI}{neutralise(part)}{PDI}" for part in split_text(text, limit)]

@@ -5,29 +5,47 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import os
 import sys
 import tempfile
+from datetime import timedelta
 from http.client import HTTPException
 from importlib.metadata import version
 from pathlib import Path
 from time import perf_counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, TelegramError
 
 from bot import translation_packages as packages
-from bot.config import ConfigError, DatabaseSettings, Settings, SettingsKind, TranslationSettings, load_settings
-from bot.crypto import new_secret_key
+from bot.config import (
+    AuditSettings,
+    ConfigError,
+    DatabaseSettings,
+    RetentionSettings,
+    Settings,
+    SettingsKind,
+    TranslationSettings,
+    load_settings,
+)
+from bot.crypto import Keys, new_secret_key
 from bot.i18n import CatalogError, I18n, available_locales
 from bot.logs import configure_logging
 from bot.translation import TranslationUnavailable, Translator, language_code
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from bot.retention import Purged
+    from storage.key_rotation import Rotation
     from storage.repositories import OutboxHealth
+    from storage.unit_of_work import UnitOfWork
+
+T = TypeVar("T")
 
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 1
@@ -104,8 +122,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     update.set_defaults(command=catalogs_update_command)
 
+    keys = commands.add_parser("keys", help="the keys that encrypt reports in the database")
+    key_commands = keys.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    rotate = key_commands.add_parser(
+        "rotate", help="start a new key generation and re-encrypt everything under it; the bot may keep running"
+    )
+    rotate.add_argument(
+        "--settle", type=float, metavar="SECONDS",
+        help="time running bots get to move to the new keys (default: twice how often they look; 0 when none runs)",
+    )
+    rotate.set_defaults(command=keys_rotate_command)
+    key_status = key_commands.add_parser("status", help="the key generation, and how many values are under older ones")
+    key_status.set_defaults(command=keys_status_command)
+
     status = commands.add_parser("status", help="what waits for delivery, and whether Telegram refuses it")
     status.set_defaults(command=status_command)
+
+    audit = commands.add_parser("audit", help="the audit log of officers' actions, for an oversight board")
+    audit_commands = audit.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    verify = audit_commands.add_parser("verify", help="check that no audit event was edited, inserted or deleted")
+    verify.set_defaults(command=audit_verify_command)
+    export = audit_commands.add_parser("export", help="write the audit log as CSV; it holds no report content")
+    export.add_argument("--output", type=Path, metavar="FILE", help="write to FILE (default: standard output)")
+    export.set_defaults(command=audit_export_command)
+
+    purge = commands.add_parser(
+        "purge", help="delete what is past RETENTION_DAYS and LINK_GRACE_DAYS now (the bot does it daily)"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="count what would be deleted, and change nothing")
+    purge.set_defaults(command=purge_command)
 
     run = commands.add_parser("run", help="start the bot (long polling); Ctrl-C stops it")
     run.set_defaults(command=run_command)
@@ -211,6 +256,91 @@ def status_command(args: argparse.Namespace) -> int:
     for alert in alerts:
         print(f"ALERT: {alert}")
     return EXIT_UNAVAILABLE if alerts else 0
+
+
+def keys_rotate_command(args: argparse.Namespace) -> int:
+    from storage.key_rotation import REFRESH_EVERY
+
+    settings = _key_settings(args.env_file)
+    settle = 2 * REFRESH_EVERY if args.settle is None else timedelta(seconds=args.settle)
+    print(f"Re-encrypting under a new key generation; running bots get {settle.total_seconds():g} seconds to move to it.")
+    rotation = asyncio.run(_rotate_keys(settings, settle))
+    retired = ", ".join(map(str, rotation.retired)) or "none"
+    print(f"Key generation {rotation.generation} is current: {rotation.resealed} value(s) re-encrypted "
+          f"in {rotation.passes} pass(es). Retired generations: {retired}.")
+    return 0
+
+
+def keys_status_command(args: argparse.Namespace) -> int:
+    from storage.key_rotation import key_status
+
+    settings = _key_settings(args.env_file)
+    status = asyncio.run(_with_engine(settings, key_status))
+    print(f"Key generation {status.generation} is current; {status.older_values} value(s) are under older ones.")
+    return 0
+
+
+def audit_verify_command(args: argparse.Namespace) -> int:
+    """Exit 0 when the chain holds, with its head hash to note; 1 with an ALERT naming the first
+    event where it breaks."""
+    from bot.audit import signed_with, verify
+
+    settings = _settings(args.env_file, AuditSettings)
+    keys = Keys(settings.secret_key)
+    verdict = asyncio.run(_audit_log(settings, lambda uow: verify(uow, keys)))
+    if verdict.broken and not verdict.chained and not asyncio.run(_audit_log(settings, lambda uow: signed_with(uow, keys))):
+        print("ALERT: no event of the audit log checks out with this SECRET_KEY. Is it the key the bot runs with? "
+              "If it is, every event was tampered with.")
+        return EXIT_UNAVAILABLE
+    if verdict.broken:
+        print(f"ALERT: the audit log was tampered with: {verdict.broken.describe()}.")
+        return EXIT_UNAVAILABLE
+    if verdict.head:
+        print(f"The audit log is intact: {verdict.chained} event(s). The newest, #{verdict.head.id} of "
+              f"{verdict.head.at:%Y-%m-%d %H:%M:%S} UTC, has the hash {verdict.head.hash}")
+        print("Note this hash: a check against it is the only way to see that newest events were removed.")
+    else:
+        print("The audit log has no events to check yet.")
+    if verdict.before_chain:
+        print(f"{verdict.before_chain} event(s) from before the chain existed cannot be checked.")
+    return 0
+
+
+def audit_export_command(args: argparse.Namespace) -> int:
+    from bot.audit import export_csv
+
+    settings = _settings(args.env_file, DatabaseSettings)
+    if args.output is None:
+        asyncio.run(_audit_log(settings, lambda uow: export_csv(uow, sys.stdout)))
+        return 0
+    try:
+        with args.output.open("w", newline="", encoding="utf-8") as out:
+            count = asyncio.run(_audit_log(settings, lambda uow: export_csv(uow, out)))
+    except OSError as exc:
+        raise Failure([f"--output: cannot write {args.output} ({exc.strerror or type(exc).__name__})"], EXIT_CONFIG) from None
+    print(f"Wrote {count} audit event(s) to {args.output}.")
+    return 0
+
+
+def purge_command(args: argparse.Namespace) -> int:
+    from bot.retention import Retention, purge
+    from storage.database import session_factory
+    from storage.unit_of_work import UnitOfWork
+
+    settings = _settings(args.env_file, RetentionSettings)
+    retention = Retention(settings.retention_days, settings.link_grace_days)
+
+    async def purge_with(engine: AsyncEngine) -> Purged:
+        sessions, keys = session_factory(engine), Keys(settings.secret_key)
+        return await purge(lambda: UnitOfWork(sessions, audit_signer=keys.audit_hash), retention, dry_run=args.dry_run)
+
+    purged = asyncio.run(_with_engine(settings, purge_with))
+    print("Would delete (nothing was changed):" if args.dry_run else "Deleted:")
+    print(f"  {purged.reports} report(s) received more than {retention.report_days} day(s) ago (RETENTION_DAYS), with")
+    print(f"    {purged.attachments} attachment(s), {purged.messages} dialog message(s) and {purged.links_of_reports} reporter link(s)")
+    print(f"  {purged.links_after_closure} reporter link(s) of reports closed more than {retention.link_grace_days} day(s) ago (LINK_GRACE_DAYS)")
+    print(f"  {purged.update_ids} update id(s) older than a day, kept only to answer each update once")
+    return 0
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -426,20 +556,72 @@ def _database_failure(settings: DatabaseSettings, exc: BaseException) -> Failure
 
 
 def _engine(settings: DatabaseSettings) -> AsyncEngine:
+    from bot.crypto import ColumnKeys
     from storage.database import create_engine
+    from storage.encryption import bind_cipher
 
     try:
-        return create_engine(settings.database_url)
+        engine = create_engine(settings.database_url)
     except OSError as exc:  # a SQLite file's folder that cannot be created
         raise _database_failure(settings, exc) from None
+    if settings.secret_key:
+        bind_cipher(engine, ColumnKeys(settings.secret_key))
+    return engine
+
+
+def _key_settings(env_file: Path) -> DatabaseSettings:
+    settings = _settings(env_file, DatabaseSettings)
+    if not settings.secret_key:
+        raise Failure(["SECRET_KEY: is not set; the reports are encrypted with keys derived from it"], EXIT_CONFIG)
+    return settings
+
+
+async def _rotate_keys(settings: DatabaseSettings, settle: timedelta) -> Rotation:
+    from storage.database import session_factory
+    from storage.key_rotation import RotationIncomplete, refresh_generation, rotate_keys
+    from storage.unit_of_work import UnitOfWork
+
+    async def rotate(engine: AsyncEngine) -> Rotation:
+        await refresh_generation(engine)
+        rotation = await rotate_keys(engine, settle=settle)
+        keys = Keys(settings.secret_key)
+        async with UnitOfWork(session_factory(engine), audit_signer=keys.audit_hash) as uow:
+            detail = {"generation": rotation.generation, "resealed": rotation.resealed, "retired": list(rotation.retired)}
+            await uow.audit.append("key_rotation", detail=json.dumps(detail, separators=(",", ":")))
+            await uow.commit()
+        return rotation
+
+    try:
+        return await _with_engine(settings, rotate)
+    except RotationIncomplete as exc:
+        raise Failure([f"{exc}: is a bot of an older version still running? Stop it and rotate again"],
+                      EXIT_UNAVAILABLE) from None
+
+
+async def _with_engine(settings: DatabaseSettings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    from sqlalchemy.exc import IntegrityError
+
+    engine = _engine(settings)
+    try:
+        return await work(engine)
+    except IntegrityError:  # two rotations chose the same next generation
+        raise Failure(["another `keys rotate` is running; let it finish"], EXIT_UNAVAILABLE) from None
+    except (SQLAlchemyError, OSError) as exc:
+        raise _database_failure(settings, exc) from None
+    finally:
+        await engine.dispose()
 
 
 async def _upgrade(settings: DatabaseSettings) -> None:
     from storage.database import upgrade_to_head
+    from storage.encryption import EncryptionUnavailable
 
     engine = _engine(settings)
     try:
         await upgrade_to_head(engine)
+    except EncryptionUnavailable:
+        raise Failure(["SECRET_KEY: is not set; it is needed to encrypt the reports stored before encryption at rest"],
+                      EXIT_CONFIG) from None
     except (SQLAlchemyError, OSError) as exc:
         raise _database_failure(settings, exc) from None
     finally:
@@ -454,6 +636,20 @@ async def _outbox_health(settings: DatabaseSettings) -> OutboxHealth:
     try:
         async with UnitOfWork(session_factory(engine)) as uow:
             return await uow.outbox.health()
+    except (SQLAlchemyError, OSError) as exc:
+        raise _database_failure(settings, exc) from None
+    finally:
+        await engine.dispose()
+
+
+async def _audit_log(settings: DatabaseSettings, read: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    from storage.database import session_factory
+    from storage.unit_of_work import UnitOfWork
+
+    engine = _engine(settings)
+    try:
+        async with UnitOfWork(session_factory(engine)) as uow:
+            return await read(uow)
     except (SQLAlchemyError, OSError) as exc:
         raise _database_failure(settings, exc) from None
     finally:

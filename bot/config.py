@@ -51,9 +51,11 @@ class _FromEnvironment(BaseSettings):
 
 
 class DatabaseSettings(_FromEnvironment):
-    """What `db upgrade` and `status` need: no token, no secret."""
+    """What `db upgrade`, `status` and `keys` need: no token. SECRET_KEY only to read or write the
+    encrypted columns (reports stored before encryption at rest, key rotation)."""
 
     database_url: str = Field("sqlite+aiosqlite:///./data/outreach.db", repr=False)
+    secret_key: str | None = Field(None, repr=False)
 
     @field_validator("database_url")
     @classmethod
@@ -80,10 +82,38 @@ class TranslationSettings(_FromEnvironment):
         return _shipped_locale(value)
 
 
+class AuditSettings(DatabaseSettings):
+    """What `audit verify` needs: the database, and SECRET_KEY, from which the chain's key derives."""
+
+    secret_key: str = Field(repr=False)
+
+
+class RetentionSettings(AuditSettings):
+    """What `purge` needs: the database, how long things are kept, and SECRET_KEY, as a purge is
+    an audit event."""
+
+    retention_days: int = 90
+    link_grace_days: int = 7
+
+    @field_validator("retention_days")
+    @classmethod
+    def _positive_retention(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be a whole number of days, 1 or more")
+        return value
+
+    @field_validator("link_grace_days")
+    @classmethod
+    def _grace_not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be a whole number of days, 0 or more")
+        return value
+
+
 SettingsKind = TypeVar("SettingsKind", bound=_FromEnvironment)
 
 
-class Settings(DatabaseSettings, TranslationSettings):
+class Settings(RetentionSettings, TranslationSettings):
     """The whole public configuration contract, for `run` and `check-config`; the variable names
     are documented in the README."""
 
@@ -95,7 +125,6 @@ class Settings(DatabaseSettings, TranslationSettings):
     agency_name: str = ""
     agency_contact: str = ""
     emergency_number: str = "911"
-    retention_days: int = 90
     time_zone: str = "UTC"
     report_categories: str = "suspicious,crime,threat,safety,other"
     urgent_categories: str = "threat"
@@ -155,13 +184,6 @@ class Settings(DatabaseSettings, TranslationSettings):
     def _not_negative(cls, value: int) -> int:
         if value < 0:
             raise ValueError("must be 0 (no limit) or more")
-        return value
-
-    @field_validator("retention_days")
-    @classmethod
-    def _positive_retention(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError("must be a whole number of days, 1 or more")
         return value
 
     @field_validator("secret_key")
@@ -235,13 +257,17 @@ def load_settings(env_file: Path | str | None = ".env", kind: type[SettingsKind]
     try:
         return kind(_env_file=env_file)  # type: ignore[call-arg]
     except ValidationError as exc:
-        raise ConfigError([_describe(error) for error in exc.errors()]) from None
+        raise ConfigError([_describe(error, kind) for error in exc.errors()]) from None
 
 
-def _describe(error: dict) -> str:
+def _describe(error: dict, kind: type[BaseSettings]) -> str:
     variable = str(error["loc"][0]).upper() if error["loc"] else "configuration"
     if error["type"] == "missing":
-        hint = " (run `outreach-bot init`)" if variable == "SECRET_KEY" else ""
+        hint = ""
+        if variable == "SECRET_KEY":
+            # A new key suits a new installation; stored data needs the key it was written with.
+            hint = (" (run `outreach-bot init`)" if kind is Settings
+                    else " (give the bot's own, e.g. --env-file with the bot's .env)")  # fmt: skip
         return f"{variable}: is not set{hint}"
     if error["type"] in {"int_parsing", "int_type"}:
         example = " such as -1001234567890" if variable == "STAFF_CHAT_ID" else ""

@@ -64,6 +64,7 @@ class Services:
         return UnitOfWork(
             self.sessions,
             {OutboxMessage: self.delivery_wakeup.set, Report: wake_translation, ReportMessage: wake_translation},
+            audit_signer=self.keys.audit_hash,
         )
 
 

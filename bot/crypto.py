@@ -3,6 +3,10 @@
 Everything is derived from SECRET_KEY, so a copy of the database alone says nothing about who
 used the bot: pseudonyms cannot be recomputed, receipt codes cannot be guessed offline, and a
 reporter's chat cannot be unsealed.
+
+`ColumnKeys` holds the keys of encryption at rest (storage/encryption.py): one Fernet key per
+purpose and key generation, each derived with its own HKDF info, so a new generation is a new key
+without a new SECRET_KEY, and pseudonyms and receipt codes stay valid across rotations.
 """
 
 from __future__ import annotations
@@ -10,10 +14,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from base64 import urlsafe_b64encode
+from functools import cached_property
 
+from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from storage.encryption import Purpose
 
 # Crockford's base32: no I, L, O or U, so a code read aloud or copied by hand survives.
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -64,6 +73,15 @@ class Keys:
         """Binds an "Answer" button to one report and one person, so a forged one is refused."""
         return self._hmac(f"answer:{report_id}:{telegram_user_id}")[:16]
 
+    def audit_hash(self, content: bytes) -> str:
+        """The hash of an audit event (bot.audit). Keyed, so that someone who can write to the
+        database but lacks SECRET_KEY cannot give an edited event a hash that verifies."""
+        return hmac.new(self._audit_key, content, hashlib.sha256).hexdigest()
+
+    @cached_property
+    def _audit_key(self) -> bytes:
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"outreach-bot audit").derive(self._key)
+
     def seal_chat(self, chat_id: int, report_id: int) -> bytes:
         """Encrypt a reporter's chat id, bound to one report so it cannot be moved to another."""
         nonce = secrets.token_bytes(_NONCE_BYTES)
@@ -75,6 +93,30 @@ class Keys:
 
     def _hmac(self, message: str) -> str:
         return hmac.new(self._key, message.encode(), hashlib.sha256).hexdigest()
+
+
+class ColumnKeys:
+    """The keys of encrypted columns, derived on demand: any generation can be opened, so values
+    sealed before a rotation stay readable while it runs."""
+
+    def __init__(self, secret_key: str) -> None:
+        self._secret = secret_key.encode()
+        self._fernets: dict[tuple[Purpose, int], Fernet] = {}
+
+    def encrypt(self, purpose: Purpose, generation: int, plaintext: bytes) -> bytes:
+        return self._fernet(purpose, generation).encrypt(plaintext)
+
+    def decrypt(self, purpose: Purpose, generation: int, token: bytes) -> bytes:
+        """Raises cryptography.fernet.InvalidToken for a token not made with this key."""
+        return self._fernet(purpose, generation).decrypt(token)
+
+    def _fernet(self, purpose: Purpose, generation: int) -> Fernet:
+        fernet = self._fernets.get((purpose, generation))
+        if fernet is None:
+            info = f"outreach-bot {purpose} v{generation}".encode()
+            key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(self._secret)
+            fernet = self._fernets[(purpose, generation)] = Fernet(urlsafe_b64encode(key))
+        return fernet
 
 
 def _report_tag(report_id: int) -> bytes:

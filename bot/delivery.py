@@ -31,6 +31,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 
 from bot.background import WakeableLoop
+from bot.blocks import block_of
 from bot.cards import (
     CardFields,
     dialog_messages,
@@ -176,7 +177,7 @@ class DeliveryLoop(WakeableLoop):
             await self._failed(due.id, "InvalidToken", None if staff else self._settings.delivery_max_retry_seconds)
         except BadRequest as exc:
             # Telegram will refuse this message every time. Every plan already fits its text to
-            # Telegram's limits (bot/cards.py splits long texts), so even "message is too long"
+            # Telegram's limits (bot/telegram_text.py splits long texts), so even "message is too long"
             # is a bug to fix, not something to retry or to split here.
             await self._dead_letter(due, "BadRequest", _reason(exc))
         except TelegramError as exc:  # network errors, timeouts, 5xx
@@ -265,14 +266,14 @@ class DeliveryLoop(WakeableLoop):
 
         send = partial(
             self._bot.send_message, self._staff_chat.id, await self._card(uow, report),
-            parse_mode=ParseMode.HTML, reply_markup=self._buttons(report), disable_web_page_preview=True,
+            parse_mode=ParseMode.HTML, reply_markup=await self._buttons(uow, report), disable_web_page_preview=True,
         )  # fmt: skip
         return Plan(self._staff_chat.id, [send], record)
 
     async def _report_text_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
         if report.staff_message_id is None:
             return Plan(postpone=True)
-        return self._staff_parts([separate_text(report.body)], reply_to=report.staff_message_id)
+        return self._staff_parts(separate_text(report.body), reply_to=report.staff_message_id)
 
     async def _attachment_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
         if report.staff_message_id is None:
@@ -310,7 +311,7 @@ class DeliveryLoop(WakeableLoop):
         if report.staff_message_id is None:
             return Plan()
         edit = partial(
-            self._edit_card, await self._card(uow, report), report.staff_message_id, self._buttons(report)
+            self._edit_card, await self._card(uow, report), report.staff_message_id, await self._buttons(uow, report)
         )
         return Plan(self._staff_chat.id, [edit])
 
@@ -407,11 +408,13 @@ class DeliveryLoop(WakeableLoop):
 
     async def _card(self, uow: UnitOfWork, report: Report) -> str:
         with self._for_officers():
-            return render(CardFields.of_report(report, await uow.audit.latest(report.id)), self._settings.zone)
+            fields = CardFields.of_report(report, await uow.audit.latest(report.id), await block_of(uow, report))
+            return render(fields, self._settings.zone)
 
-    def _buttons(self, report: Report):  # noqa: ANN202
+    async def _buttons(self, uow: UnitOfWork, report: Report):  # noqa: ANN202
+        block = await block_of(uow, report)
         with self._for_officers():
-            return staff_buttons(report)
+            return staff_buttons(report, block)
 
     async def _edit_card(self, text: str, message_id: int, buttons: InlineKeyboardMarkup) -> None:
         try:

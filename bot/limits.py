@@ -47,6 +47,9 @@ class RateLimit:
         self.record(pseudonym)
         return 0
 
+    def forget(self, pseudonym: str) -> None:
+        self._events.pop(pseudonym)
+
     def __len__(self) -> int:
         """How many people this limit remembers now."""
         return len(self._events)
@@ -80,6 +83,12 @@ class Limits:
             wrong_codes=RateLimit(wrong_codes_per_hour, 3600),
             told=ExpiringMap(60, MEMORY_LIMIT),
         )
+
+    def forget(self, pseudonym: str) -> None:
+        """/forget: nothing about this person stays, not even what they did in the last hour."""
+        for limit in (self.updates, self.reports, self.dialog_messages, self.wrong_codes):
+            limit.forget(pseudonym)
+        self.told.pop(pseudonym)
 
 
 def whole_minutes(seconds: float) -> int:

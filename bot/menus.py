@@ -12,6 +12,7 @@ COMMUNITY_COMMANDS = (
     ("report", N_("Send an anonymous report")),
     ("status", N_("Check a report with its receipt code")),
     ("privacy", N_("How your privacy is protected")),
+    ("mydata", N_("What this bot keeps about you")),
     ("language", N_("Change the language")),
     ("help", N_("List of commands")),
 )

@@ -28,6 +28,9 @@ class SavedLocales:
         await uow.commit()
         self._cache[pseudonym] = locale
 
+    def forget(self, pseudonym: str) -> None:
+        self._cache.pop(pseudonym)
+
 
 async def accept_notice(uow: UnitOfWork, pseudonym: str) -> None:
     await uow.preferences.accept_notice(pseudonym)

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
+from bot.blocks import SenderBlocked, is_blocked
 from bot.crypto import Keys, new_receipt_code
+from bot.telegram_text import utf16_len
 from storage.models import (
     Attachment,
     MessageAuthor,
@@ -28,8 +30,9 @@ MAX_FILE_BYTES = 20 * 1024 * 1024  # what a bot may download from Telegram
 COARSE_DEGREES = 0.01  # about 1.1 km north-south; less east-west away from the equator
 OCCURRED_CHOICES = ("now", "today", "earlier")
 NOTIFY_ON = (ReportStatus.ACKNOWLEDGED, ReportStatus.CLOSED)
-# Telegram caps a message at 4,096 characters. A text longer than this leaves the card room for
-# its other fields and travels as its own message, replying to the card.
+# Telegram caps a message at 4,096 UTF-16 units. When the text, place and time are longer than
+# this together, the text leaves the card room for its other fields and travels as its own
+# messages, replying to the card.
 CARD_TEXT_LIMIT = 3000
 
 
@@ -74,12 +77,18 @@ _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u180e"
 def clean_input(text: str) -> str:
     """What a person typed, without control characters or blank space around it; "" if nothing
     is left to read."""
-    text = _CONTROL.sub("", text.replace("\r\n", "\n")).strip()
+    text = _CONTROL.sub("", _without_lone_surrogates(text).replace("\r\n", "\n")).strip()
     return text if text.strip(_INVISIBLE).strip() else ""
 
 
-def text_is_separate(body: str) -> bool:
-    return len(body) > CARD_TEXT_LIMIT
+def _without_lone_surrogates(text: str) -> str:
+    """Half of a UTF-16 pair (a broken client) becomes U+FFFD: neither the database nor Telegram
+    takes it, so the report could never be saved or shown."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def text_is_separate(body: str, place: str | None, occurred: str | None) -> bool:
+    return sum(utf16_len(part or "") for part in (body, place, occurred)) > CARD_TEXT_LIMIT
 
 
 def coarsen(latitude: float, longitude: float) -> tuple[float, float]:
@@ -88,15 +97,20 @@ def coarsen(latitude: float, longitude: float) -> tuple[float, float]:
 
 
 async def submit(
-    uow: UnitOfWork, draft: Draft, *, language: str, urgent: bool, keys: Keys, translate: bool
+    uow: UnitOfWork, draft: Draft, *, sender: str, language: str, urgent: bool, keys: Keys, translate: bool
 ) -> tuple[Report, str]:
     """Write the report and its staff deliveries in one transaction; return it with its receipt code.
 
-    Only after this returns is the reporter told the report was received.
+    Only after this returns is the reporter told the report was received. `sender` is the
+    reporter's pseudonym, stored encrypted so that officers can block them (bot.blocks); a
+    blocked sender's report is refused with SenderBlocked, and nothing is written.
     """
+    if await is_blocked(uow, sender):
+        raise SenderBlocked
     code = new_receipt_code()
     report = await uow.reports.add(
         Report(
+            sender=sender,
             category=draft.category,
             urgent=urgent,
             language=language,
@@ -125,7 +139,7 @@ async def submit(
     )
     priority = 0 if urgent else 1
     uow.outbox.add(OutboxMessage(kind=OutboxKind.CARD, report_id=report.id, priority=priority, payload={}))
-    if text_is_separate(report.body):
+    if text_is_separate(report.body, report.place, report.occurred):
         uow.outbox.add(OutboxMessage(kind=OutboxKind.REPORT_TEXT, report_id=report.id, priority=priority, payload={}))
     for attachment in report.attachments:
         uow.outbox.add(
@@ -156,21 +170,14 @@ async def change_status(uow: UnitOfWork, report: Report, status: ReportStatus, o
         return False
     report.status = status
     report.status_changed_at = datetime.now(UTC)
-    uow.audit.record(report.id, status, officer_id, officer_name)
     uow.outbox.add(OutboxMessage(kind=OutboxKind.CARD_UPDATE, report_id=report.id, priority=1, payload={}))
     if status in NOTIFY_ON and await uow.reporter_links.sealed_chat(report.id):
         uow.outbox.add(
             OutboxMessage(kind=OutboxKind.REPORTER_NOTICE, report_id=report.id, priority=1, payload={"status": status})
         )
+    await uow.audit.append(status, report_id=report.id, officer_id=officer_id, officer_name=officer_name)
     await uow.commit()
     return True
-
-
-async def purge_expired(uow: UnitOfWork, retention_days: int) -> int:
-    """Delete every report older than RETENTION_DAYS, as /privacy promises."""
-    deleted = await uow.reports.delete_received_before(datetime.now(UTC) - timedelta(days=retention_days))
-    await uow.commit()
-    return deleted
 
 
 async def link_reporter(uow: UnitOfWork, report_id: int, sealed_chat: bytes) -> None:
@@ -201,22 +208,24 @@ async def add_officer_message(
         language=language, staff_message_id=staff_message_id,
     )  # fmt: skip
     await _add_dialog_message(uow, report, message, translate=translate)
+    await uow.audit.append("officer_message", report_id=report.id, officer_id=officer_id, officer_name=officer_name)
+    await uow.commit()
 
 
 async def add_reporter_message(uow: UnitOfWork, report: Report, body: str, *, language: str, translate: bool) -> None:
     message = ReportMessage(author=MessageAuthor.REPORTER, body=body, language=language)
     await _add_dialog_message(uow, report, message, translate=translate)
+    await uow.commit()
 
 
 async def _add_dialog_message(uow: UnitOfWork, report: Report, message: ReportMessage, *, translate: bool) -> None:
-    """Store one message of the dialog; the translation jobs take it from here, or, without
-    translation, it is queued for delivery at once."""
+    """Store one message of the dialog, for the caller to commit; the translation jobs take it
+    from there, or, without translation, it is queued for delivery at once."""
     message.report_id = report.id
     message.translation_status = TranslationStatus.PENDING if translate else TranslationStatus.NOT_NEEDED
     await uow.messages.add(message)
     if not translate:
         await queue_dialog_delivery(uow, report, message)
-    await uow.commit()
 
 
 async def queue_dialog_delivery(uow: UnitOfWork, report: Report, message: ReportMessage) -> None:

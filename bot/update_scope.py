@@ -16,6 +16,12 @@ from its job queue rather than as an update, takes its chat's lane and the same 
 what they only read would otherwise keep its transaction (on PostgreSQL, a connection "idle in
 transaction") for as long as Telegram takes to answer. `TelegramRequest` ends such a read-only
 transaction before every call the bot makes to Telegram.
+
+**Each update at most once.** Telegram resends updates the bot did not confirm (after a crash or
+restart), and a webhook may be redelivered. An update's first commit that writes also records its
+id (storage.unit_of_work), and a repeat found there is dropped with its work rolled back. Ids seen
+by this process are kept in memory too, and at start the ids recorded in the last day are loaded,
+so a repeat is usually dropped before any handler runs.
 """
 
 from __future__ import annotations
@@ -24,11 +30,12 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
-from telegram.ext import BaseUpdateProcessor, CallbackContext, ConversationHandler
+from telegram.ext import ApplicationHandlerStop, BaseUpdateProcessor, CallbackContext, ConversationHandler
 from telegram.request import HTTPXRequest
 
 from bot.context import Services, current_unit_of_work, unit_of_work_for_update
@@ -44,11 +51,25 @@ log = logging.getLogger(__name__)
 # cleaned) holds one of the 8 while it lasts.
 MAX_IN_FLIGHT = 8
 HANDLED_MEMORY = 100_000  # update ids remembered, to answer each once
+HANDLED_FOR = timedelta(hours=24)  # the longest Telegram keeps an update
+
+
+class RepeatedUpdate(ApplicationHandlerStop):
+    """The update's id was recorded by an earlier run: PTB stops handling it, quietly."""
+
+
+def _repeated() -> RepeatedUpdate:
+    log.info("update_repeated")
+    return RepeatedUpdate()
 
 
 @asynccontextmanager
-async def update_scope(services: Services, update: object) -> AsyncIterator[None]:
+async def update_scope(services: Services, update: object, *, record: bool = False) -> AsyncIterator[None]:
+    """`record`: write the update's id with its first commit; not for a conversation's timeout,
+    which runs in the scope of an update that has already been processed."""
     async with services.unit_of_work() as uow:
+        if record and isinstance(update, Update):
+            uow.mark_update(update.update_id, _repeated)
         with unit_of_work_for_update(uow):
             locale = await _locale_for(services, update, uow)
             with active_locale(services.i18n.get(locale)):
@@ -84,21 +105,29 @@ class UpdateScope(BaseUpdateProcessor):
         # so this holds only chats that are busy right now.
         self._lanes: dict[int, tuple[asyncio.Lock, int]] = {}
         # Update ids seen in the last day, the longest Telegram keeps an update.
-        self._handled: ExpiringMap[int, bool] = ExpiringMap(24 * 3600, HANDLED_MEMORY)
+        self._handled: ExpiringMap[int, bool] = ExpiringMap(HANDLED_FOR.total_seconds(), HANDLED_MEMORY)
+        self._recalled = asyncio.Lock()
+        self._recall_pending = True
 
     async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        if isinstance(update, Update):
-            if self._handled.get(update.update_id):
+        # PTB starts one task per update, in the order received; the lane is taken before the
+        # global bound (and before anything awaits), so a chat's updates queue in that order.
+        async with self.lane(update):
+            if isinstance(update, Update) and await self._seen(update.update_id):
                 # Telegram, a proxy or a replayed webhook sent it again: one answer only.
                 log.info("update_repeated")
                 if asyncio.iscoroutine(coroutine):
                     coroutine.close()  # never to run; closed, it raises no "never awaited" warning
                 return
-            self._handled[update.update_id] = True
-        # PTB starts one task per update, in the order received; the lane is taken before the
-        # global bound, so a chat's updates queue in that order.
-        async with self.lane(update):
             await super().process_update(update, coroutine)
+
+    async def _seen(self, update_id: int) -> bool:
+        """Whether the update was handled before; from now on it counts as handled."""
+        await self._recall_handled()
+        if self._handled.get(update_id):
+            return True
+        self._handled[update_id] = True
+        return False
 
     @asynccontextmanager
     async def lane(self, update: object) -> AsyncIterator[None]:
@@ -124,8 +153,27 @@ class UpdateScope(BaseUpdateProcessor):
         return len(self._lanes)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        async with update_scope(self._services, update):
+        async with update_scope(self._services, update, record=True):
             await coroutine
+
+    async def _recall_handled(self) -> None:
+        """Load the ids recorded in the last day, once, before the first update. Not in
+        `initialize`: PTB runs it before on_startup has migrated the database."""
+        if not self._recall_pending:
+            return
+        async with self._recalled:
+            if not self._recall_pending:
+                return
+            try:
+                async with self._services.unit_of_work() as uow:
+                    recorded = await uow.processed_updates.since(datetime.now(UTC) - HANDLED_FOR, HANDLED_MEMORY)
+            except SQLAlchemyError as exc:
+                # The commit-time check still holds; try again with the next update.
+                log.warning("handled_updates_unavailable error=%s", type(exc).__name__)
+                return
+            for update_id in recorded:
+                self._handled[update_id] = True
+            self._recall_pending = False
 
     @asynccontextmanager
     async def as_update(self, update: object) -> AsyncIterator[None]:

@@ -18,6 +18,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.blocks import is_blocked, refusal
 from bot.context import BotContext
 from bot.i18n import _, current_locale, ngettext
 from bot.limits import whole_minutes
@@ -82,6 +83,8 @@ async def start_answer(update: Update, context: BotContext) -> int:
         return ConversationHandler.END
     pseudonym = context.pseudonym(update.effective_user)
     await query.answer()
+    if await is_blocked(context.uow, pseudonym):
+        return await refuse_blocked(update, context)
     if wait := context.services.limits.dialog_messages.wait(pseudonym):
         log.info("dialog_messages_limited")
         await update.effective_chat.send_message(
@@ -110,7 +113,11 @@ async def answer_written(update: Update, context: BotContext) -> int:
             _("This is too long. Please send at most {limit} characters.", limit=MAX_TEXT)
         )
         return ANSWERING
-    report_id = context.services.answering.pop(context.pseudonym(update.effective_user))
+    pseudonym = context.pseudonym(update.effective_user)
+    if await is_blocked(context.uow, pseudonym):  # blocked while writing
+        context.services.answering.pop(pseudonym)
+        return await refuse_blocked(update, context)
+    report_id = context.services.answering.pop(pseudonym)
     report = await context.uow.reports.get(report_id) if report_id else None
     if report is None:  # deleted by retention meanwhile
         await update.effective_message.reply_text(_("This report no longer exists."), reply_markup=main_menu())
@@ -118,9 +125,16 @@ async def answer_written(update: Update, context: BotContext) -> int:
     await add_reporter_message(
         context.uow, report, text, language=current_locale(), translate=context.settings.translation
     )
-    context.services.limits.dialog_messages.record(context.pseudonym(update.effective_user))
+    context.services.limits.dialog_messages.record(pseudonym)
     log.info("reporter_message report=%s", report.id)
     await update.effective_message.reply_text(_("Sent to the officers. Thank you."), reply_markup=main_menu())
+    return ConversationHandler.END
+
+
+async def refuse_blocked(update: Update, context: BotContext) -> int:
+    """Officers blocked this person: nothing reaches them, and the person is not told by whom or why."""
+    log.info("reporter_message_refused reason=sender_blocked")
+    await update.effective_chat.send_message(refusal(context.settings.emergency_number), reply_markup=main_menu())
     return ConversationHandler.END
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BotContext
@@ -49,8 +50,8 @@ async def turn_page(update: Update, context: BotContext) -> None:
     await query.answer()
     markup = picker(context.i18n, int(query.data.rsplit(":", 1)[1]))
     # Telegram refuses an edit that changes nothing (one page, or a double tap).
-    if markup != query.message.reply_markup:
-        await query.edit_message_reply_markup(markup)
+    if not isinstance(query.message, Message) or markup != query.message.reply_markup:
+        await _show(update, markup)
 
 
 async def set_language(update: Update, context: BotContext) -> None:
@@ -66,7 +67,21 @@ async def set_language(update: Update, context: BotContext) -> None:
     with active_locale(context.i18n.get(locale)):
         # NOTE: {language} is the language's own name, e.g. "Español".
         confirmation = _("Done. I will write to you in {language}.", language=native_name(locale))
-        await query.edit_message_text(confirmation, reply_markup=main_menu())
+        await _show(update, main_menu(), confirmation)
+
+
+async def _show(update: Update, markup: InlineKeyboardMarkup, text: str | None = None) -> None:
+    """The picker's message gets `markup` (and `text`, if given); a new message if it cannot be
+    edited: too old for Telegram to give it to the bot, deleted, not the bot's (forged), or
+    showing this already (a double tap)."""
+    query = update.callback_query
+    if isinstance(query.message, Message):
+        try:
+            await (query.edit_message_reply_markup(markup) if text is None else query.edit_message_text(text, reply_markup=markup))
+            return
+        except BadRequest:
+            pass
+    await update.effective_chat.send_message(text or _("Choose your language:"), reply_markup=markup)
 
 
 def handlers() -> list[BaseHandler]:

@@ -41,6 +41,7 @@ from telegram.ext import (
 )
 
 from bot import preferences
+from bot.blocks import SenderBlocked, refusal
 from bot.cards import CardFields, render, separate_text
 from bot.categories import CATEGORIES
 from bot.cleaning import CLEANABLE_TYPES, MetadataError
@@ -77,6 +78,8 @@ _TEXT = _PRIVATE & filters.TEXT & ~filters.COMMAND
 _OTHER_COMMAND = _PRIVATE & filters.COMMAND & ~filters.Regex(r"^/(report|cancel)\b")
 _OTHER_BUTTON = r"^(menu:(?!report$)|ans:)"
 # A receipt code as bot.crypto prints it (7KQM-2XRD-9FTB-H4PN), anywhere in a text.
+# RFC 6838: at most 127 characters each side, from a restricted set.
+_MIME_TYPE = re.compile(r"[A-Za-z0-9][\w!#$&^.+-]{0,62}/[A-Za-z0-9][\w!#$&^.+-]{0,62}")
 _CODE_SHAPE = re.compile(r"\b[0-9A-Za-z]{4}(?:-[0-9A-Za-z]{4}){3}\b")
 
 # What each step expects, said after "I cannot use this here."
@@ -239,18 +242,25 @@ async def add_media(update: Update, context: BotContext) -> Step:
         draft.attachments.append(DraftAttachment("photo", media.file_id))
         note = _("Photo attached.")
     elif message.video:
-        draft.attachments.append(DraftAttachment("video", media.file_id, mime_type=media.mime_type))
+        draft.attachments.append(DraftAttachment("video", media.file_id, mime_type=_mime_type(media)))
         note = _("Video attached. Videos can contain hidden details, such as where they were made.")
     elif message.voice:
-        return await add_voice(update, context, DraftAttachment("voice", media.file_id, mime_type=media.mime_type), caption)
+        return await add_voice(update, context, DraftAttachment("voice", media.file_id, mime_type=_mime_type(media)), caption)
     else:
-        attachment = DraftAttachment("document", media.file_id, file_name=media.file_name, mime_type=media.mime_type)
+        file_name = clean_input(media.file_name or "") or None
+        attachment = DraftAttachment("document", media.file_id, file_name=file_name, mime_type=_mime_type(media))
         note = await _clean_document(message, context, attachment)
         if note is None:
             return Step.DESCRIBE
         draft.attachments.append(attachment)
     await _added(update, _save_caption(draft, caption, note))
     return Step.DESCRIBE
+
+
+def _mime_type(media) -> str | None:  # noqa: ANN001
+    """The type the sender's app declared, if it is one: type/subtype, short enough to store."""
+    declared = media.mime_type or ""
+    return declared if _MIME_TYPE.fullmatch(declared) else None
 
 
 def _joined(text: str, more: str) -> str:
@@ -462,9 +472,12 @@ async def review(update: Update, context: BotContext) -> Step:
     preview = render(CardFields.of_draft(draft), context.settings.zone)
     text = _("Please check your report. Officers will receive this:") + "\n\n" + preview
     choices = _buttons([(_("Send"), "report:send")], [(_("Edit a part"), "report:edit")], _cancel_row())
-    if text_is_separate(draft.text):  # as officers will get it: the card, then the text
+    if text_is_separate(draft.text, draft.place, draft.occurred):  # as officers will get it: the card, then the text
         await _say(update, text, html=True)
-        await update.effective_chat.send_message(separate_text(draft.text), reply_markup=choices, parse_mode=ParseMode.HTML)
+        *parts, last = separate_text(draft.text)
+        for part in parts:
+            await update.effective_chat.send_message(part, parse_mode=ParseMode.HTML)
+        await update.effective_chat.send_message(last, reply_markup=choices, parse_mode=ParseMode.HTML)
     else:
         await _say(update, text, choices, html=True)
     return Step.REVIEW
@@ -501,10 +514,18 @@ async def _next_or_review(update: Update, context: BotContext, ask_next) -> Step
 async def send(update: Update, context: BotContext) -> Step:
     """Commit the report, and only then say it was received."""
     draft = _draft(update, context)
-    report, code = await submit(
-        context.uow, draft, language=current_locale(), urgent=draft.category in context.settings.urgent,
-        keys=context.services.keys, translate=context.settings.translation,
-    )  # fmt: skip
+    try:
+        report, code = await submit(
+            context.uow, draft, sender=context.pseudonym(update.effective_user), language=current_locale(),
+            urgent=draft.category in context.settings.urgent, keys=context.services.keys,
+            translate=context.settings.translation,
+        )  # fmt: skip
+    except SenderBlocked:
+        # Officers blocked this sender: the person is not told by whom or why.
+        log.info("report_refused reason=sender_blocked")
+        context.services.drafts.discard(context.pseudonym(update.effective_user))
+        await _say(update, refusal(context.settings.emergency_number), main_menu())
+        return ConversationHandler.END
     # The content is in the database now; memory keeps which report awaits the notify choice,
     # and its code until the person has seen it.
     context.services.drafts.submitted(context.pseudonym(update.effective_user), report.id, code)
@@ -584,6 +605,8 @@ async def resume(update: Update, context: BotContext) -> Step:
     """Back to where the person left the report: that step's question, asked again."""
     draft = _draft(update, context)
     step = Step.RECEIPT if draft.receipt_code else draft.paused_at
+    if step is None:  # /forget deleted the paused draft: start afresh
+        return await begin(update, context)
     draft.paused_at = None
     return await ASK_AGAIN[step](update, context)
 

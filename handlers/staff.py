@@ -14,6 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.blocks import block_of, block_sender, unblock_sender
 from bot.cards import STATUS_LABELS, CardFields, render, staff_buttons
 from bot.categories import CATEGORIES
 from bot.context import BotContext
@@ -89,6 +90,37 @@ async def act(update: Update, context: BotContext) -> None:
         await query.answer(_("Report #{number} already has the status {status}.", number=str(report.id), status=status))
 
 
+async def block(update: Update, context: BotContext) -> None:
+    """Block the sender of a report, or undo it; the card is re-rendered through the outbox. There
+    is no confirmation step: the card offers Unblock at once, and the sender is told nothing."""
+    query = update.callback_query
+    if not is_officer(update, context):
+        await refuse(update, "button")
+        return
+    if (report := await report_of_button(update, context)) is None:
+        return
+    number = str(report.id)
+    if report.sender is None:
+        await query.answer(
+            _("Report #{number} was received before senders could be blocked: its sender cannot be blocked.", number=number),
+            show_alert=True,
+        )
+        return
+    officer = update.effective_user
+    if query.data.startswith("staff:block:"):
+        if await block_sender(context.uow, report, officer.id, officer.full_name):
+            log.info("sender_blocked report=%s", report.id)
+            text = _("Blocked: the bot now refuses new reports and messages from the sender of report #{number}. To undo, press Unblock sender.", number=number)
+        else:
+            text = _("The sender of report #{number} is blocked already.", number=number)
+    elif await unblock_sender(context.uow, report, officer.id, officer.full_name):
+        log.info("sender_unblocked report=%s", report.id)
+        text = _("Unblocked: the sender of report #{number} can send reports and messages again.", number=number)
+    else:
+        text = _("The sender of report #{number} is not blocked.", number=number)
+    await query.answer(text, show_alert=True)
+
+
 async def queue(update: Update, context: BotContext) -> None:
     """Open reports, oldest first."""
     if not is_officer(update, context):
@@ -136,9 +168,10 @@ async def show(update: Update, context: BotContext) -> None:
     if report is None:
         await update.effective_message.reply_text(_("Report #{number} does not exist.", number=str(number)))
         return
-    card = render(CardFields.of_report(report, await context.uow.audit.latest(report.id)), context.settings.zone)
+    sender_block = await block_of(context.uow, report)
+    card = render(CardFields.of_report(report, await context.uow.audit.latest(report.id), sender_block), context.settings.zone)
     await update.effective_chat.send_message(
-        card, parse_mode=ParseMode.HTML, reply_markup=staff_buttons(report), disable_web_page_preview=True
+        card, parse_mode=ParseMode.HTML, reply_markup=staff_buttons(report, sender_block), disable_web_page_preview=True
     )
 
 
@@ -157,6 +190,7 @@ def handlers() -> list[BaseHandler]:
     # handlers (parse_number), so forged ones get an answer too.
     return [
         CallbackQueryHandler(act, pattern=r"^staff:(ack|close|spam):[^:]*$"),
+        CallbackQueryHandler(block, pattern=r"^staff:(block|unblock):[^:]*$"),
         CallbackQueryHandler(queue, pattern=r"^staff:queue:[^:]*$"),
         CallbackQueryHandler(unknown_button, pattern=r"^staff:"),
         CommandHandler("queue", queue),

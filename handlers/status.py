@@ -1,4 +1,4 @@
-"""/status CODE shows a report's progress; /forget CODE deletes the way we could reach the reporter.
+"""/status CODE shows a report's progress.
 
 A wrong code and an unknown code get the same answer, and repeated wrong codes are slowed down
 per pseudonym, so codes cannot be guessed through the bot.
@@ -25,7 +25,7 @@ from bot.context import BotContext
 from bot.i18n import N_, _, formatting_locale, ngettext
 from bot.limits import whole_minutes
 from bot.menus import main_menu
-from bot.reports import forget_reporter, mark_picked_up
+from bot.reports import mark_picked_up
 from bot.update_scope import ChatConversation
 from storage.models import MessageAuthor, Report, ReportStatus
 
@@ -40,7 +40,7 @@ STATUS_TEXT = {
 }
 
 
-async def _report_for(update: Update, context: BotContext, code: str) -> Report | None:
+async def report_for_code(update: Update, context: BotContext, code: str) -> Report | None:
     """The report with this code, or None after telling the person why not."""
     pseudonym = context.pseudonym(update.effective_user)
     wait = context.services.limits.wrong_codes.wait(pseudonym)
@@ -63,7 +63,7 @@ async def _report_for(update: Update, context: BotContext, code: str) -> Report 
 
 
 async def show_status(update: Update, context: BotContext, code: str) -> None:
-    report = await _report_for(update, context, code)
+    report = await report_for_code(update, context, code)
     if report is None:
         return
     sent = format_date(report.received_at, "long", locale=formatting_locale())
@@ -108,21 +108,6 @@ async def cancel(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-async def forget(update: Update, context: BotContext) -> None:
-    """Delete the reporter link of one report; officers' messages then wait for /status."""
-    if not context.args:
-        await update.effective_message.reply_text(_("Send /forget and your receipt code, for example: /forget 7KQM-2XRD-9FTB-H4PN"))
-        return
-    report = await _report_for(update, context, " ".join(context.args))
-    if report is None:
-        return
-    await forget_reporter(context.uow, report.id)
-    log.info("reporter_link_forgotten report=%s", report.id)
-    await update.effective_message.reply_text(
-        _("Done. We can no longer write to you about this report. You can still check it with /status.")
-    )
-
-
 def handlers() -> list[BaseHandler]:
     private = filters.ChatType.PRIVATE
     return [
@@ -137,5 +122,4 @@ def handlers() -> list[BaseHandler]:
             conversation_timeout=600,
             name="status",
         ),
-        CommandHandler("forget", forget, filters=private),
     ]

@@ -26,9 +26,12 @@ def create_engine(database_url: str) -> AsyncEngine:
 
 def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     # WAL lets the delivery loop read while a handler writes; foreign keys are off by default.
+    # Secure delete zeroes what is deleted or replaced, so neither a purged report nor the
+    # plaintext that encryption at rest replaced lingers in free pages of the file.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -46,6 +49,11 @@ async def upgrade_to_head(engine: AsyncEngine) -> None:
     """Bring the schema to the newest migration; safe to run at every start."""
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
+    if engine.dialect.name == "sqlite":
+        # Old page images stay in the write-ahead log until it is reused; a migration may just
+        # have replaced plaintext (0005), so empty the log now.
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _upgrade(connection: Connection) -> None:

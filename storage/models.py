@@ -6,6 +6,7 @@ encrypted link they opted into; officers are staff, not anonymous, and are named
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -18,7 +19,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.encryption import EncryptedBytes, EncryptedFloat, EncryptedText, Purpose
 
 PSEUDONYM_LENGTH = 64  # hex of an HMAC-SHA256
 
@@ -86,12 +88,12 @@ class Report(Base):
     category: Mapped[str] = mapped_column(String(32))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     language: Mapped[str] = mapped_column(String(16))
-    body: Mapped[str] = mapped_column(Text)
-    place: Mapped[str | None] = mapped_column(Text)
-    latitude: Mapped[float | None] = mapped_column(Float)
-    longitude: Mapped[float | None] = mapped_column(Float)
+    body: Mapped[str] = mapped_column(EncryptedText())
+    place: Mapped[str | None] = mapped_column(EncryptedText())
+    latitude: Mapped[float | None] = mapped_column(EncryptedFloat())
+    longitude: Mapped[float | None] = mapped_column(EncryptedFloat())
     location_exact: Mapped[bool] = mapped_column(Boolean, default=False)
-    occurred: Mapped[str | None] = mapped_column(Text)
+    occurred: Mapped[str | None] = mapped_column(EncryptedText())
     status: Mapped[str] = mapped_column(String(16), default=ReportStatus.NEW)
     # HMAC of the receipt code: the code itself is never stored.
     receipt_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -101,10 +103,13 @@ class Report(Base):
     # Machine translation for officers, made by the translation jobs after the card is out.
     translation_status: Mapped[str] = mapped_column(String(16), default=TranslationStatus.PENDING)
     source_language: Mapped[str | None] = mapped_column(String(16))
-    translation: Mapped[str | None] = mapped_column(Text)
+    translation: Mapped[str | None] = mapped_column(EncryptedText())
     translation_note: Mapped[str | None] = mapped_column(String(64))  # why not translated
     translation_pivot: Mapped[bool] = mapped_column(Boolean, default=False)
     translation_agreement: Mapped[float | None] = mapped_column(Float)
+    # The sender's pseudonym, so officers can block them (bot.blocks). Encrypted with a fresh IV
+    # each time: two reports of one person do not look related. None before blocking existed.
+    sender: Mapped[str | None] = mapped_column(EncryptedText())
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="report", cascade="all, delete-orphan", order_by="Attachment.id"
@@ -117,11 +122,11 @@ class Attachment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # photo, document, video, voice
-    file_id: Mapped[str | None] = mapped_column(String(256))
-    file_name: Mapped[str | None] = mapped_column(String(256))
+    file_id: Mapped[str | None] = mapped_column(EncryptedText())
+    file_name: Mapped[str | None] = mapped_column(EncryptedText())
     mime_type: Mapped[str | None] = mapped_column(String(128))
     # Metadata-free bytes of an image sent as a file, kept only until staff have it.
-    cleaned_content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    cleaned_content: Mapped[bytes | None] = mapped_column(EncryptedBytes())
     metadata_removed: Mapped[bool] = mapped_column(Boolean, default=False)
     staff_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
@@ -134,8 +139,21 @@ class ReporterLink(Base):
     __tablename__ = "reporter_links"
 
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
-    sealed_chat: Mapped[bytes] = mapped_column(LargeBinary)
+    # Sealed twice: bound to the report by bot.crypto.Keys.seal_chat, then encrypted at rest
+    # under the rotating key generation like every other encrypted column.
+    sealed_chat: Mapped[bytes] = mapped_column(EncryptedBytes(Purpose.REPORTER_LINK))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class KeyGeneration(Base):
+    """A generation of the keys that encrypt columns at rest (storage/encryption.py); the newest
+    seals new values, and `outreach-bot keys rotate` starts the next one."""
+
+    __tablename__ = "key_generations"
+
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # no value is sealed under it
 
 
 class MessageAuthor(StrEnum):
@@ -153,10 +171,10 @@ class ReportMessage(Base):
     author: Mapped[str] = mapped_column(String(16))
     officer_id: Mapped[int | None] = mapped_column(BigInteger)  # officers are staff, not anonymous
     officer_name: Mapped[str | None] = mapped_column(String(256))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(EncryptedText())
     language: Mapped[str] = mapped_column(String(16))
     translation_status: Mapped[str] = mapped_column(String(16), default=TranslationStatus.PENDING)
-    translation: Mapped[str | None] = mapped_column(Text)
+    translation: Mapped[str | None] = mapped_column(EncryptedText())
     translation_note: Mapped[str | None] = mapped_column(String(64))
     translation_pivot: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
@@ -206,13 +224,48 @@ class OutboxMessage(Base):
 
 
 class AuditEvent(Base):
-    """Who on the staff did what to a report. Officers are staff, so they are named."""
+    """One event of the append-only audit log: an officer's action, a configuration change at
+    start-up, a purge, a key rotation. Each holds the keyed hash of the event before it (bot.audit),
+    so an edit or a deletion shows. Officers are staff, so they are named; no reporter identity and
+    no report content is ever here. Events outlive reports: `report_id` is a number, not a key."""
 
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
     action: Mapped[str] = mapped_column(String(32))
-    officer_id: Mapped[int] = mapped_column(BigInteger)
+    report_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    officer_id: Mapped[int | None] = mapped_column(BigInteger)  # None for the system's own events
+    officer_name: Mapped[str | None] = mapped_column(String(256))
+    detail: Mapped[str | None] = mapped_column(Text)  # e.g. "reports=12 links=3", never content
+    # None only for events recorded before the chain existed (migration 0006).
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+    def signed_content(self) -> bytes:
+        """What `hash` covers, encoded so that no two different events encode alike."""
+        fields = [self.prev_hash, self.id, self.at.astimezone(UTC).isoformat(), self.action, self.report_id,
+                  self.officer_id, self.officer_name, self.detail]  # fmt: skip
+        return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class BlockedSender(Base):
+    """A pseudonym whose reports and messages officers refused. No report number here: it would
+    tie the pseudonym to a report for anyone who reads the database."""
+
+    __tablename__ = "blocked_senders"
+
+    pseudonym: Mapped[str] = mapped_column(String(PSEUDONYM_LENGTH), primary_key=True)
+    blocked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    officer_id: Mapped[int] = mapped_column(BigInteger)  # officers are staff, not anonymous
     officer_name: Mapped[str] = mapped_column(String(256))
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class ProcessedUpdate(Base):
+    """A Telegram update whose effects are committed: written in the same transaction as them
+    (storage.unit_of_work), so a redelivered update is recognised and not run twice."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage.models import (
+    Attachment,
     AuditEvent,
+    BlockedSender,
     OutboxKind,
     OutboxMessage,
     Preference,
+    ProcessedUpdate,
     Report,
     ReporterLink,
     ReportMessage,
@@ -23,6 +26,10 @@ from storage.models import (
 )
 
 OPEN_STATUSES = (ReportStatus.NEW, ReportStatus.ACKNOWLEDGED)
+CLOSED_STATUSES = (ReportStatus.CLOSED, ReportStatus.SPAM)
+# The audit chain's PostgreSQL advisory lock, and the "previous hash" of its first event.
+AUDIT_CHAIN_LOCK = 0x61756469  # "audi"
+GENESIS_HASH = "0" * 64
 
 
 class PreferenceRepository:
@@ -42,6 +49,9 @@ class PreferenceRepository:
 
     async def accept_notice(self, pseudonym: str) -> None:
         (await self._get_or_add(pseudonym)).notice_accepted = True
+
+    async def delete(self, pseudonym: str) -> None:
+        await self._session.execute(delete(Preference).where(Preference.pseudonym == pseudonym))
 
     async def _get_or_add(self, pseudonym: str) -> Preference:
         preference = await self._session.get(Preference, pseudonym)
@@ -74,13 +84,22 @@ class ReportRepository:
         )
         return list(await self._session.scalars(query))
 
-    async def delete_received_before(self, cutoff: datetime) -> int:
-        """Delete old reports; their attachments, links, deliveries and audit go with them."""
-        result = await self._session.execute(delete(Report).where(Report.received_at < cutoff))
+    async def delete(self, report_ids: Sequence[int]) -> int:
+        """Delete reports; their attachments, messages, links and deliveries go with them; audit events stay."""
+        result = await self._session.execute(delete(Report).where(Report.id.in_(report_ids)))
         return result.rowcount
 
     async def count_open(self) -> int:
         return await self._session.scalar(select(func.count()).where(Report.status.in_(OPEN_STATUSES))) or 0
+
+    async def unlink_sender(self, pseudonym: str) -> int:
+        """Clear the sender of this person's reports. Each sender is encrypted with a fresh IV, so
+        finding them takes decrypting every one; the write comes after, briefly."""
+        senders = await self._session.execute(select(Report.id, Report.sender).where(Report.sender.is_not(None)))
+        theirs = [report_id for report_id, sender in senders if sender == pseudonym]
+        if theirs:
+            await self._session.execute(update(Report).where(Report.id.in_(theirs)).values(sender=None))
+        return len(theirs)
 
 
 class ReporterLinkRepository:
@@ -99,6 +118,27 @@ class ReporterLinkRepository:
         if link is not None:
             await self._session.delete(link)
         return link is not None
+
+    async def delete_of(self, report_ids: Sequence[int]) -> int:
+        result = await self._session.execute(delete(ReporterLink).where(ReporterLink.report_id.in_(report_ids)))
+        return result.rowcount
+
+    async def held(self) -> list[HeldLink]:
+        """Every link, with what decides when it goes. There is no way to ask for one person's
+        links: that takes unsealing each (bot.personal_data)."""
+        query = select(
+            ReporterLink.report_id, ReporterLink.sealed_chat, Report.received_at, Report.status, Report.status_changed_at
+        ).join(Report, Report.id == ReporterLink.report_id)
+        return [HeldLink(*row) for row in await self._session.execute(query.order_by(ReporterLink.report_id))]
+
+
+@dataclass(frozen=True)
+class HeldLink:
+    report_id: int
+    sealed_chat: bytes
+    received_at: datetime
+    status: str
+    status_changed_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -231,15 +271,142 @@ class TranslationRepository:
 
 
 class AuditRepository:
+    """The append-only audit log: one chain, each event holding the hash of the one before
+    (bot.audit verifies it). There is nothing here to change or delete an event."""
+
+    def __init__(self, session: AsyncSession, sign: Callable[[bytes], str] | None) -> None:
+        self._session = session
+        self._sign = sign
+
+    async def append(
+        self, action: str, *, report_id: int | None = None, officer_id: int | None = None,
+        officer_name: str | None = None, detail: str | None = None,
+    ) -> AuditEvent:  # fmt: skip
+        """Add an event to the chain, in the caller's transaction. Call it last, just before the
+        commit: until then, every other process's append waits."""
+        if self._sign is None:
+            raise RuntimeError("this unit of work was made without an audit key (UnitOfWork audit_signer)")
+        session = self._session
+        if (await session.connection()).dialect.name == "postgresql":
+            # One appender at a time, across processes, until commit; READ COMMITTED then lets the
+            # query below see the event the previous holder committed.
+            await session.execute(select(func.pg_advisory_xact_lock(AUDIT_CHAIN_LOCK)))
+        event = AuditEvent(
+            at=datetime.now(UTC), action=action, report_id=report_id, officer_id=officer_id,
+            officer_name=officer_name, detail=detail,
+        )  # fmt: skip
+        session.add(event)
+        await session.flush()  # on SQLite this write takes the database's one write lock, until commit
+        previous = await session.scalar(
+            select(AuditEvent.hash).where(AuditEvent.id < event.id).order_by(AuditEvent.id.desc()).limit(1)
+        )
+        event.at = datetime.now(UTC)  # in chain order, now that the chain is ours
+        event.prev_hash = previous or GENESIS_HASH
+        event.hash = self._sign(event.signed_content())
+        await session.flush()
+        return event
+
+    async def latest(self, report_id: int) -> AuditEvent | None:
+        """The newest status change of a report (what its card names)."""
+        query = select(AuditEvent).where(AuditEvent.report_id == report_id, AuditEvent.action.in_(list(ReportStatus)))
+        return await self._session.scalar(query.order_by(AuditEvent.id.desc()).limit(1))
+
+    async def page(self, after_id: int, limit: int) -> list[AuditEvent]:
+        """Events in chain order, the first `limit` after event `after_id`."""
+        query = select(AuditEvent).where(AuditEvent.id > after_id).order_by(AuditEvent.id).limit(limit)
+        return list(await self._session.scalars(query))
+
+    async def of_actions(self, actions: Sequence[str]) -> list[AuditEvent]:
+        return list(await self._session.scalars(select(AuditEvent).where(AuditEvent.action.in_(actions)).order_by(AuditEvent.id)))
+
+
+class BlockedSenderRepository:
+    """Pseudonyms whose reports and messages are refused."""
+
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    def record(self, report_id: int, action: str, officer_id: int, officer_name: str) -> None:
+    async def get(self, pseudonym: str) -> BlockedSender | None:
+        return await self._session.get(BlockedSender, pseudonym)
+
+    def add(self, pseudonym: str, officer_id: int, officer_name: str) -> None:
         self._session.add(
-            AuditEvent(report_id=report_id, action=action, officer_id=officer_id, officer_name=officer_name)
+            BlockedSender(pseudonym=pseudonym, blocked_at=datetime.now(UTC), officer_id=officer_id, officer_name=officer_name)
         )
 
-    async def latest(self, report_id: int) -> AuditEvent | None:
-        return await self._session.scalar(
-            select(AuditEvent).where(AuditEvent.report_id == report_id).order_by(AuditEvent.id.desc()).limit(1)
+    async def delete(self, block: BlockedSender) -> None:
+        await self._session.delete(block)
+
+
+class ProcessedUpdateRepository:
+    """Telegram update ids whose effects are committed (storage.unit_of_work)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, update_id: int) -> None:
+        """Insert at once, so that a repeat fails here, as an IntegrityError, and nowhere else."""
+        await self._session.execute(insert(ProcessedUpdate).values(update_id=update_id, processed_at=datetime.now(UTC)))
+
+    async def since(self, cutoff: datetime, limit: int) -> list[int]:
+        """The newest ids processed after `cutoff`, oldest first."""
+        query = (
+            select(ProcessedUpdate.update_id)
+            .where(ProcessedUpdate.processed_at >= cutoff)
+            .order_by(ProcessedUpdate.update_id.desc())
+            .limit(limit)
         )
+        return sorted(await self._session.scalars(query))
+
+    async def count_before(self, cutoff: datetime) -> int:
+        return await self._session.scalar(select(func.count()).where(ProcessedUpdate.processed_at < cutoff)) or 0
+
+    async def delete_before(self, cutoff: datetime) -> int:
+        """Forget ids processed before `cutoff`: Telegram keeps an update at most a day, so
+        nothing older can come again. For the retention job, with a cutoff a day or more ago."""
+        result = await self._session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff))
+        return result.rowcount
+
+
+@dataclass(frozen=True)
+class Attached:
+    """What goes with a batch of reports when retention deletes them."""
+
+    attachments: int
+    messages: int
+    links: int
+
+
+class RetentionRepository:
+    """What retention (bot.retention) deletes, found a batch at a time in report number order."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def reports_received_before(self, cutoff: datetime, *, after_id: int, limit: int) -> list[int]:
+        query = select(Report.id).where(Report.received_at < cutoff, Report.id > after_id)
+        return list(await self._session.scalars(query.order_by(Report.id).limit(limit)))
+
+    async def attached(self, report_ids: Sequence[int]) -> Attached:
+        counts = [
+            await self._session.scalar(select(func.count()).where(column.in_(report_ids))) or 0
+            for column in (Attachment.report_id, ReportMessage.report_id, ReporterLink.report_id)
+        ]
+        return Attached(*counts)
+
+    async def links_closed_before(
+        self, closed_before: datetime, received_since: datetime, *, after_id: int, limit: int
+    ) -> list[int]:
+        """Reports closed (or marked spam) before `closed_before` that still have a reporter link,
+        but not those received before `received_since`, which go whole."""
+        query = (
+            select(ReporterLink.report_id)
+            .join(Report, Report.id == ReporterLink.report_id)
+            .where(
+                Report.status.in_(CLOSED_STATUSES),
+                Report.status_changed_at < closed_before,
+                Report.received_at >= received_since,
+                ReporterLink.report_id > after_id,
+            )
+        )
+        return list(await self._session.scalars(query.order_by(ReporterLink.report_id).limit(limit)))

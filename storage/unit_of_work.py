@@ -2,6 +2,14 @@
 
 `on_commit` maps a model to what should happen after a commit that added rows of it (waking the
 delivery loop for new outbox rows, say), so no caller has to remember to do it.
+
+**Each update at most once.** The unit of work of a Telegram update writes the update's id with
+the update's first commit that writes anything, in the same transaction (`mark_update`). So its
+effects and the mark are kept together or not at all: a crash before the commit lets the
+redelivered update run again, and nothing is lost; after it, the id is recognised. An update that
+commits nothing leaves no mark (no write for every read-only update), so after a restart a
+redelivered one is answered again, which changes nothing. Later commits of the same update carry
+no mark: a crash between two commits of one update loses the second one's effect.
 """
 
 from __future__ import annotations
@@ -11,16 +19,20 @@ from functools import cached_property
 from types import TracebackType
 
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, UOWTransaction
 
 from storage.repositories import (
     AuditRepository,
+    BlockedSenderRepository,
     MessageRepository,
     OutboxRepository,
     PreferenceRepository,
+    ProcessedUpdateRepository,
     ReporterLinkRepository,
     ReportRepository,
+    RetentionRepository,
     TranslationRepository,
 )
 
@@ -48,10 +60,15 @@ class UnitOfWork:
         self,
         session_factory: async_sessionmaker[AsyncSession],
         on_commit: Mapping[type, Callable[[], None]] | None = None,
+        *,
+        audit_signer: Callable[[bytes], str] | None = None,
     ) -> None:
         self._session_factory = session_factory
+        self._audit_signer = audit_signer  # the audit chain's keyed hash; only appending needs it
         self._on_commit = on_commit or {}
         self._opened: AsyncSession | None = None
+        self._update_id: int | None = None
+        self._repeated: Callable[[], BaseException] | None = None
 
     async def __aenter__(self) -> UnitOfWork:
         return self
@@ -66,10 +83,27 @@ class UnitOfWork:
             await self._opened.rollback()
             await self._opened.close()
 
+    def mark_update(self, update_id: int, repeated: Callable[[], BaseException]) -> None:
+        """Record `update_id` as processed with the first commit that writes (module docstring).
+        If it is recorded already (a redelivery after a restart, or another process), that commit
+        rolls back instead and raises `repeated()`: the caller, who knows Telegram, says what
+        drops an update."""
+        self._update_id, self._repeated = update_id, repeated
+
     async def commit(self) -> None:
         if self._opened is None:
             return
+        marking = self._update_id is not None and _has_writes(self._opened)
+        if marking:
+            await self._opened.flush()  # the update's own errors surface as themselves, not as a repeat
+            try:
+                await self.processed_updates.add(self._update_id)
+            except IntegrityError:
+                await self._opened.rollback()
+                raise self._repeated() from None
         await self._opened.commit()
+        if marking:
+            self._update_id = None
         self._opened.sync_session.info.pop(_WROTE, None)
         added = self._opened.sync_session.info.pop(_ADDED, set())
         for model, callback in self._on_commit.items():
@@ -83,7 +117,7 @@ class UnitOfWork:
         session = self._opened
         if session is None or not session.in_transaction():
             return
-        if session.new or session.dirty or session.deleted or session.sync_session.info.get(_WROTE):
+        if _has_writes(session):
             return
         await session.commit()
 
@@ -111,7 +145,7 @@ class UnitOfWork:
 
     @cached_property
     def audit(self) -> AuditRepository:
-        return AuditRepository(self._session)
+        return AuditRepository(self._session, self._audit_signer)
 
     @cached_property
     def messages(self) -> MessageRepository:
@@ -120,3 +154,19 @@ class UnitOfWork:
     @cached_property
     def translations(self) -> TranslationRepository:
         return TranslationRepository(self._session)
+
+    @cached_property
+    def blocked_senders(self) -> BlockedSenderRepository:
+        return BlockedSenderRepository(self._session)
+
+    @cached_property
+    def processed_updates(self) -> ProcessedUpdateRepository:
+        return ProcessedUpdateRepository(self._session)
+
+    @cached_property
+    def retention(self) -> RetentionRepository:
+        return RetentionRepository(self._session)
+
+
+def _has_writes(session: AsyncSession) -> bool:
+    return bool(session.new or session.dirty or session.deleted or session.sync_session.info.get(_WROTE))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import html
 import itertools
 import json
 import re
@@ -173,8 +174,22 @@ class _Signal:
 
 
 def _utf16_len(text: str) -> int:
-    """Telegram measures entity offsets and lengths in UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
+    """Telegram measures entity offsets and lengths, and message lengths, in UTF-16 code units."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+#: Telegram's limits, in UTF-16 code units of the text after its entities are parsed.
+TEXT_LIMIT, CAPTION_LIMIT = 4096, 1024
+
+
+def _check_length(params: JSON, name: str, limit: int) -> None:
+    """Refuse a text or caption longer than Telegram takes, as Telegram does."""
+    if not isinstance(value := params.get(name), str):
+        return
+    if params.get("parse_mode") == "HTML":
+        value = html.unescape(re.sub(r"<[^>]*>", "", value))
+    if _utf16_len(value) > limit:
+        raise ApiError(400, "Bad Request: message caption is too long" if name == "caption" else "Bad Request: message is too long")
 
 
 def _decode_param(name: str, value: Any) -> Any:
@@ -421,6 +436,21 @@ class FakeTelegram:
         self._reply_cursor[chat_id] = index + 1
         return self.calls[index]
 
+    async def wait_for_answer(
+        self, chat_id: int, *, query_id: str | None = None, after: int, timeout: float = 10.0
+    ) -> Call:
+        """The bot's first answer after ``after``: a message sent or edited in ``chat_id``, or an
+        answer with text to the callback query ``query_id`` (an alert or a toast)."""
+        index = await self._wait_for_index(
+            lambda c: c.failed is None and (
+                (c.method in ("sendMessage", "editMessageText") and c.params.get("chat_id") == chat_id)
+                or (c.method == "answerCallbackQuery" and c.params.get("callback_query_id") == query_id
+                    and bool(c.params.get("text")))
+            ),
+            timeout, after, f"no answer in chat {chat_id}",
+        )  # fmt: skip
+        return self.calls[index]
+
     async def wait_for_request(self, method: str, *, timeout: float = 10.0) -> None:
         """Until a call to `method` has *arrived*; a long poll is recorded only once answered."""
         if not await self._changed.wait_for(lambda: method in self._arrived, timeout):
@@ -635,6 +665,7 @@ class FakeTelegram:
     def _send_message(self, params: JSON, uploads: dict[str, _Upload]) -> JSON:
         if not params.get("text"):
             raise ApiError(400, "Bad Request: message text is empty")
+        _check_length(params, "text", TEXT_LIMIT)
         content: JSON = {"text": params["text"]}
         if params.get("entities"):
             content["entities"] = params["entities"]
@@ -642,6 +673,7 @@ class FakeTelegram:
 
     def _send_media(self, kind: str, params: JSON, uploads: dict[str, _Upload]) -> JSON:
         """sendPhoto & co.: an uploaded file becomes downloadable under a fresh file_id."""
+        _check_length(params, "caption", CAPTION_LIMIT)
         upload, sent = uploads.get(kind), params.get(kind)
         if upload is None and isinstance(sent, str) and sent in self._files:
             file_id, size = sent, len(self._files[sent][1])  # re-sending a known file_id
@@ -668,6 +700,8 @@ class FakeTelegram:
 
     def _edit_message(self, params: JSON, uploads: dict[str, _Upload]) -> JSON | bool:
         """editMessageText/Caption/ReplyMarkup, with Telegram's "not modified" refusal."""
+        _check_length(params, "text", TEXT_LIMIT)
+        _check_length(params, "caption", CAPTION_LIMIT)
         if "inline_message_id" in params:
             return True
         stored = self._messages.get(params.get("chat_id"), {}).get(params.get("message_id"))
@@ -694,6 +728,7 @@ class FakeTelegram:
         return copy.deepcopy(edited)
 
     def _copy_message(self, params: JSON, uploads: dict[str, _Upload]) -> JSON:
+        _check_length(params, "caption", CAPTION_LIMIT)
         chat_messages = self._messages.get(params["from_chat_id"], {})
         if (source := chat_messages.get(params["message_id"])) is None:
             raise ApiError(400, "Bad Request: message to copy not found")

@@ -7,8 +7,10 @@ import re
 
 import pytest
 
-from bot.cards import MESSAGE_PART, TELEGRAM_LIMIT, dialog_messages, split_text, translation_messages
+from bot.cards import MESSAGE_PART, dialog_messages, translation_messages
 from bot.i18n import FSI, PDI, I18n, active_locale
+from bot.telegram_text import TEXT_LIMIT as TELEGRAM_LIMIT
+from bot.telegram_text import split_text
 from storage.models import Report, ReportMessage
 
 

@@ -59,7 +59,8 @@ def tables(database: Path) -> set[str]:
 @pytest.mark.parametrize(
     "command",
     [[], ["init"], ["check-config"], ["db"], ["db", "upgrade"], ["catalogs"], ["catalogs", "update"],
-     ["run"]],  # fmt: skip
+     ["run"], ["status"], ["purge"], ["audit"], ["audit", "verify"], ["audit", "export"], ["keys"],
+     ["keys", "rotate"], ["keys", "status"], ["translations"], ["translations", "list"]],  # fmt: skip
     ids=lambda command: "-".join(command) or "outreach-bot",
 )
 def test_help_exits_0_and_prints_usage(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:

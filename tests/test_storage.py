@@ -9,7 +9,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.crypto import ColumnKeys
 from storage.database import alembic_config, create_engine, session_factory, upgrade_to_head
+from storage.encryption import bind_cipher
 from storage.unit_of_work import UnitOfWork
 
 PSEUDONYM = "a" * 64
@@ -18,6 +20,7 @@ PSEUDONYM = "a" * 64
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)
+    bind_cipher(engine, ColumnKeys("s" * 40))
     yield engine
     await engine.dispose()
 
@@ -33,7 +36,7 @@ async def test_upgrade_head_from_empty_creates_the_schema(engine: AsyncEngine) -
         version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
         columns = await connection.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("preferences")})
     assert tables == {"alembic_version", "preferences", "reports", "attachments", "reporter_links", "outbox",
-                      "audit_events", "report_messages"}
+                      "audit_events", "report_messages", "key_generations", "blocked_senders", "processed_updates"}
     assert version == head
     assert columns == {"pseudonym", "locale", "notice_accepted", "updated_at"}
 
@@ -93,13 +96,13 @@ async def test_retention_deletes_old_reports_with_everything_attached(engine: As
 
     from sqlalchemy import func, select
 
-    from bot.reports import purge_expired
+    from bot.retention import Retention, purge
     from storage.models import Attachment, AuditEvent, OutboxMessage, Report, ReporterLink
 
     await upgrade_to_head(engine)
     sessions = session_factory(engine)
     now = datetime.now(UTC)
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(sessions, audit_signer=lambda content: "h" * 64) as uow:
         for days, receipt in ((91, "old"), (89, "recent")):
             report = await uow.reports.add(Report(
                 category="crime", urgent=False, language="en", body=receipt, status="new", location_exact=False,
@@ -108,16 +111,19 @@ async def test_retention_deletes_old_reports_with_everything_attached(engine: As
             ))  # fmt: skip
             await uow.reporter_links.add(report.id, b"sealed")
             uow.outbox.add(OutboxMessage(kind="card", report_id=report.id, priority=1, payload={}, attempts=0))
-            uow.audit.record(report.id, "acknowledged", 1, "Officer")
+            await uow.audit.append("acknowledged", report_id=report.id, officer_id=1, officer_name="Officer")
         await uow.commit()
 
-    async with UnitOfWork(sessions) as uow:
-        assert await purge_expired(uow, retention_days=90) == 1
+    purged = await purge(lambda: UnitOfWork(sessions, audit_signer=lambda content: "h" * 64), Retention(90, 7))
+    assert purged.reports == 1
 
     async with sessions() as session:
         assert list(await session.scalars(select(Report.body))) == ["recent"]
-        for model in (Attachment, ReporterLink, OutboxMessage, AuditEvent):
+        for model in (Attachment, ReporterLink, OutboxMessage):
             assert await session.scalar(select(func.count()).select_from(model)) == 1, model.__name__
+        # The audit log outlives reports, and records the purge itself.
+        actions = list(await session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+        assert actions == ["acknowledged", "acknowledged", "purge"]
 
 
 async def test_a_commit_that_added_rows_of_a_model_runs_its_callback_once(engine: AsyncEngine) -> None:
