@@ -173,7 +173,8 @@ UNTRANSLATED_REASONS = {
     "no_model": N_("no offline model for this language is installed"),
     "unsafe_package": N_("the installed model would need the internet, so it is not used"),
     "timeout": N_("the translation took too long"),
-    "worker_stopped": N_("the translation service stopped; it has been restarted"),
+    "worker_stopped": N_("the translation service stopped; it starts again for the next text"),
+    "worker_not_started": N_("the translation service could not start"),
 }
 MESSAGE_PART = 3500  # UTF-16 units: leaves room for a heading within Telegram's 4,096
 # Below this share of words surviving the round trip (there and back), officers are warned.

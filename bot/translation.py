@@ -15,6 +15,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,7 @@ class Translator:
         self._lock = asyncio.Lock()
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
+        self._stderr: asyncio.Task[str | None] | None = None
         self._pending: dict[int, asyncio.Future[dict]] = {}
         self._ids = itertools.count(1)
 
@@ -119,9 +121,10 @@ class Translator:
         """Start the worker and wait until it has warmed up (loaded its libraries)."""
         self._process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.translation_worker",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=self._environment(),
-            limit=_LINE_LIMIT,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env=self._environment(), limit=_LINE_LIMIT,
         )  # fmt: skip
+        errors = self._stderr = asyncio.create_task(_error_type(self._process.stderr), name="translation-stderr")
         try:
             async with asyncio.timeout(START_TIMEOUT):
                 ready = await self._process.stdout.readline()
@@ -129,7 +132,9 @@ class Translator:
             ready = b""
         if not ready:
             await self._stop("did not start")
-            raise TranslationUnavailable("worker_stopped")
+            log.error("translation_worker_not_started error=%s", await errors or "none")
+            raise TranslationUnavailable("worker_not_started")
+        errors.add_done_callback(_log_crash)
         self._reader = asyncio.create_task(self._read(self._process), name="translation-reader")
         log.info("translation_worker_started")
 
@@ -157,9 +162,10 @@ class Translator:
             process.kill()
             await process.wait()
             log.info("translation_worker_stopped why=%s", why)
-        if self._reader is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+        for task in (self._reader, self._stderr):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(TranslationUnavailable("worker_stopped"))
@@ -179,3 +185,25 @@ class Translator:
             # Only MiniSBD inside the package splits sentences offline; never Stanza or spaCy.
             "ARGOS_CHUNK_TYPE": "MINISBD",
         }
+
+
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
+
+
+async def _error_type(stderr: asyncio.StreamReader) -> str | None:
+    """Read the worker's stderr to its end and return the type of the exception that ended it,
+    if any. The lines themselves are never logged: a traceback quotes source lines and exception
+    messages, which can hold what a person wrote."""
+    error, in_traceback = None, False
+    while raw := await stderr.readline():  # to the end, so the worker never blocks on a full pipe
+        line = raw.decode(errors="replace").rstrip()
+        if line.startswith("Traceback (most recent call last):"):
+            in_traceback = True
+        elif in_traceback and not line.startswith(" ") and (found := _EXCEPTION_LINE.match(line)):
+            error, in_traceback = found.group(1).rsplit(".", 1)[-1], False
+    return error
+
+
+def _log_crash(errors: asyncio.Task[str | None]) -> None:
+    if not errors.cancelled() and errors.exception() is None and (error := errors.result()):
+        log.error("translation_worker_failed error=%s", error)

@@ -40,6 +40,15 @@ async def test_a_text_is_translated_offline_and_checked_by_a_round_trip(translat
     assert "argostranslate" not in sys.modules and "torch" not in sys.modules
 
 
+async def test_the_worker_loads_neither_torch_nor_stanza_nor_spacy(translator, tmp_path, packages) -> None:
+    install(tmp_path / "translation", packages["es_en"])
+    assert (await translator.translate("Hola. Esto es una prueba.", "es", "en")).text
+    mapped = Path(f"/proc/{translator.worker_pid}/maps").read_text()
+    assert "ctranslate2" in mapped  # what translation needs is there...
+    for unused in ("torch", "stanza", "spacy"):  # ...and what it does not need is not
+        assert f"/{unused}" not in mapped, unused
+
+
 async def test_a_pair_without_a_direct_model_goes_through_english(translator, tmp_path, packages) -> None:
     install(tmp_path / "translation", packages["ar_en"], packages["en_es"])
     result = await translator.translate("مرحبا. هذا اختبار.", "ar", "es", check=False)
@@ -91,6 +100,34 @@ async def test_a_crashed_worker_fails_its_job_and_is_replaced(translator, tmp_pa
     assert stopped.value.reason == "worker_stopped"
     assert (await translator.translate("Hola.", "es", "en", check=False)).text
     assert translator.worker_pid != crashed
+
+
+async def test_a_worker_that_cannot_start_says_so_and_logs_only_the_exception_type(
+    translator, tmp_path, monkeypatch, caplog, capfd
+) -> None:
+    # An argostranslate that fails at import, quoting text as a real traceback might.
+    broken = tmp_path / "broken" / "argostranslate"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text('raise RuntimeError("Qz the van was red Qz")\n')
+    monkeypatch.setenv("PYTHONPATH", str(broken.parent))
+    with pytest.raises(TranslationUnavailable) as refused:
+        await translator.translate("Hola.", "es", "en")
+    assert refused.value.reason == "worker_not_started"
+    assert "translation_worker_not_started error=RuntimeError" in caplog.text
+    out, err = capfd.readouterr()
+    assert "Qz" not in caplog.text + out + err and "Traceback" not in caplog.text + out + err
+
+
+async def test_a_worker_that_crashes_is_logged_by_exception_type_only(translator, tmp_path, packages, caplog, capfd) -> None:
+    install(tmp_path / "translation", packages["es_en"])
+    await translator.pairs()
+    # The worker's stdin closes on a line that is not JSON: json.loads fails outside any job.
+    translator._process.stdin.write(b"Qz not json Qz\n")
+    await translator._process.wait()
+    await translator._stderr
+    assert "translation_worker_failed error=JSONDecodeError" in caplog.text
+    out, err = capfd.readouterr()
+    assert "Qz" not in caplog.text + out + err and "Traceback" not in caplog.text + out + err
 
 
 async def test_concurrent_first_calls_start_one_worker(translator, tmp_path, packages) -> None:
