@@ -78,24 +78,25 @@ READY_TIMEOUT, PHASE_TIMEOUT, STOP_TIMEOUT = 60.0, 300.0, 30.0
 
 
 class Bot:
-    """A bot process polling the fake server; stopped with SIGTERM, killed if it hangs."""
+    """A bot process talking to the fake server; stopped with SIGTERM, killed if it hangs."""
 
     def __init__(self, process: asyncio.subprocess.Process, log: Path) -> None:
         self.process, self.log = process, log
 
     @classmethod
-    async def start(cls, tg: BenchTelegram, command: list[str], workdir: Path) -> Bot:
+    async def start(cls, tg: BenchTelegram, command: list[str], workdir: Path, ready: str = "getUpdates") -> Bot:
+        """Started once it calls `ready`: getUpdates when polling, setWebhook with a webhook."""
         log = workdir / f"{uuid.uuid4().hex[:6]}.log"
         with log.open("wb") as out:
             process = await asyncio.create_subprocess_exec(
                 *command, cwd=workdir, env=child_env(), stdin=subprocess.DEVNULL, stdout=out, stderr=out
             )
-        polls = len(tg.calls_to("getUpdates"))
+        polls = len(tg.calls_to(ready))
         deadline = time.monotonic() + READY_TIMEOUT
-        while len(tg.calls_to("getUpdates")) <= polls and process.returncode is None:
+        while len(tg.calls_to(ready)) <= polls and process.returncode is None:
             if time.monotonic() > deadline:
                 process.kill()
-                raise SystemExit(f"{command[0]} was not polling within {READY_TIMEOUT}s; see {log}")
+                raise SystemExit(f"{command[0]} did not call {ready} within {READY_TIMEOUT}s; see {log}")
             await asyncio.sleep(0.05)
         if process.returncode is not None:
             raise SystemExit(f"{command[0]} exited with {process.returncode}; see {log}")
@@ -111,8 +112,8 @@ class Bot:
 
 
 @contextlib.asynccontextmanager
-async def running(tg: BenchTelegram, command: list[str], workdir: Path) -> AsyncIterator[Bot]:
-    bot = await Bot.start(tg, command, workdir)
+async def running(tg: BenchTelegram, command: list[str], workdir: Path, ready: str = "getUpdates") -> AsyncIterator[Bot]:
+    bot = await Bot.start(tg, command, workdir, ready)
     # The fake server keeps every call it answered; a full garbage collection walking them would
     # pause it (and so inflate both bots' latency). What exists now is left out of such passes.
     gc.collect()

@@ -7,7 +7,7 @@ import os
 import warnings
 from datetime import timedelta
 
-from telegram import Bot, BotCommand, BotCommandScope, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from telegram import Bot, BotCommand, BotCommandScope, BotCommandScopeAllPrivateChats, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.warnings import PTBUserWarning
@@ -53,6 +53,11 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 log = logging.getLogger(__name__)
 
 FIRST_PURGE_AFTER = timedelta(minutes=1)  # once the bot has started answering
+# The updates some handler acts on, asked for by polling and the webhook alike (Telegram keeps
+# the last list given): messages and button presses, edits (answered: edits/), the bot's own
+# membership (gatekeeping in chats/ leaves unknown groups) and channel posts (it leaves unknown
+# channels, and the staff chat may be one). No handler acts on any other kind.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER, Update.CHANNEL_POST]
 CONNECTIONS = 4
 POOL_TIMEOUT_SECONDS = 30.0
 
@@ -76,10 +81,12 @@ def build_services(settings: Settings) -> Services:
     )
 
 
-def build_application(services: Services) -> Application:
+def build_application(services: Services, *, webhook: bool = False) -> Application:
+    """With `webhook`, no Updater: bot.web's app puts the updates Telegram posts on the queue."""
     settings = services.settings
+    builder = ApplicationBuilder().updater(None) if webhook else ApplicationBuilder()
     application = (
-        ApplicationBuilder()
+        builder
         .bot(
             SkippingBot(
                 settings.telegram_bot_token,
@@ -98,6 +105,7 @@ def build_application(services: Services) -> Application:
         .build()
     )
     application.bot_data.services = services
+    services.metrics.count_unparseable(lambda: application.bot.unparseable_updates)
 
     with warnings.catch_warnings():
         # Conversations here mix buttons and messages and are tracked per chat and user, not per
@@ -137,6 +145,10 @@ def build_application(services: Services) -> Application:
 async def on_startup(application: Application) -> None:
     services = services_of(application)
     await upgrade_to_head(services.engine)
+    async with services.unit_of_work() as uow:
+        # Only the leader starts (bot/leadership.py): claims still held were a dead one's.
+        await uow.claims.release_all()
+        await uow.commit()
     async with services.unit_of_work() as uow:
         await record_configuration(uow, services.settings)
     await refresh_generation(services.engine)

@@ -7,6 +7,7 @@ import asyncio
 import gc
 import json
 import os
+import secrets
 import sys
 import tempfile
 from datetime import timedelta
@@ -36,6 +37,7 @@ from bot.logs import configure_logging
 from bot.translation import TranslationUnavailable, Translator, language_code
 
 if TYPE_CHECKING:
+    import socket
     from collections.abc import Awaitable, Callable
 
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -67,6 +69,10 @@ SECRET_KEY={secret_key}
 # DEFAULT_LOCALE=en
 # OFFICER_LOCALE=en
 # RETENTION_DAYS=90
+# Webhook mode: Telegram posts to WEBHOOK_URL, your reverse proxy passes it on to WEB_LISTEN.
+# WEBHOOK_URL=https://bot.example.org/telegram
+# WEBHOOK_SECRET={webhook_secret}
+# WEB_LISTEN=127.0.0.1:8080
 """
 
 
@@ -152,7 +158,8 @@ def _parser() -> argparse.ArgumentParser:
     purge.add_argument("--dry-run", action="store_true", help="count what would be deleted, and change nothing")
     purge.set_defaults(command=purge_command)
 
-    run = commands.add_parser("run", help="start the bot (long polling); Ctrl-C stops it")
+    run = commands.add_parser("run", help="start the bot (long polling, or a webhook); Ctrl-C stops it")
+    run.add_argument("--webhook", action="store_true", help="take updates on a webhook at WEBHOOK_URL (also when it is set)")
     run.set_defaults(command=run_command)
 
     translations = commands.add_parser("translations", help="offline machine translation packages (Argos Translate)")
@@ -192,7 +199,8 @@ def init_command(args: argparse.Namespace) -> int:
         print(f"Added a new SECRET_KEY to {env_file}.")
         return 0
     text = ENV_TEMPLATE.format(
-        token=args.token, staff_chat_id=args.staff_chat_id, secret_key=new_secret_key()
+        token=args.token, staff_chat_id=args.staff_chat_id, secret_key=new_secret_key(),
+        webhook_secret=secrets.token_urlsafe(32),
     )
     # Created private from the first byte, not chmod-ed afterwards.
     fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -344,20 +352,37 @@ def purge_command(args: argparse.Namespace) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from bot.application import build_application, build_services
+    from bot.application import ALLOWED_UPDATES, build_application, build_services
+    from bot.leadership import AlreadyRunning, lead
+    from bot.web.server import run_webhook, serve_health_while_polling
 
     settings = _settings(args.env_file)
-    configure_logging(settings.telegram_bot_token, settings.secret_key)
+    webhook = args.webhook or bool(settings.webhook_url)
+    if webhook and not settings.webhook_url:
+        raise Failure(["WEBHOOK_URL: is not set; --webhook needs the public https URL Telegram posts to"], EXIT_CONFIG)
+    configure_logging(settings.telegram_bot_token, settings.secret_key, settings.webhook_secret,
+                      level=settings.log_level, json_lines=settings.log_format == "json")  # fmt: skip
     _i18n(settings)
     try:
-        application = build_application(build_services(settings))
+        application = build_application(build_services(settings), webhook=webhook)
         # What start-up built (catalogs, CLDR data, handlers, metadata) lives as long as the
         # process. Frozen, it is left out of the garbage collector's full passes, which would
         # otherwise walk ~170,000 objects (~65 ms) each time, a stall for everybody
         # (bench/README.md). Here, not in on_startup: it is a decision for the whole process.
         gc.freeze()
-        # SIGINT and SIGTERM stop polling, finish the update in hand and close the database.
-        application.run_polling(drop_pending_updates=False)
+        lead(settings.database_url)  # a standby waits here, built and ready to take over
+        # Only the leader listens: a reverse proxy finds a standby's port closed and tries the
+        # next server at once, and two bots on one host may share WEB_LISTEN.
+        listening = _listen(settings, webhook)
+        # SIGINT and SIGTERM stop polling or the webhook, finish the update in hand and close the database.
+        if webhook:
+            run_webhook(application, listening)
+        else:
+            if listening is not None:
+                serve_health_while_polling(application, listening)
+            application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+    except AlreadyRunning as exc:
+        raise Failure([str(exc)], EXIT_UNAVAILABLE) from None
     except InvalidToken:
         raise Failure(["TELEGRAM_BOT_TOKEN: Telegram rejected this token; copy it again from BotFather"], EXIT_CONFIG) from None
     except NetworkError as exc:
@@ -367,6 +392,18 @@ def run_command(args: argparse.Namespace) -> int:
     except (SQLAlchemyError, OSError) as exc:
         raise _database_failure(settings, exc) from None
     return 0
+
+
+def _listen(settings: Settings, webhook: bool) -> socket.socket | None:
+    from bot.web.server import listen
+
+    host, port = settings.listen_address
+    port = port if webhook else settings.health_port
+    try:
+        return listen(host, port) if port else None
+    except OSError as exc:
+        variable = "WEB_LISTEN" if webhook else "HEALTH_PORT"
+        raise Failure([f"{variable}: cannot listen on {host}:{port} ({exc.strerror or type(exc).__name__})"], EXIT_CONFIG) from None
 
 
 def translations_list_command(args: argparse.Namespace) -> int:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -17,6 +17,8 @@ from bot.i18n import available_locales
 
 TOKEN_PATTERN = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,}$")
 MIN_SECRET_LENGTH = 32
+# Telegram's own rule for a webhook's secret_token (1-256 of these), with our minimum length.
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 
 # Plain URLs an admin is likely to paste, mapped to the async drivers we ship.
 _ASYNC_DRIVERS = {
@@ -139,6 +141,23 @@ class Settings(RetentionSettings, TranslationSettings):
     delivery_retry_seconds: MoreThanZero = 5
     delivery_max_retry_seconds: MoreThanZero = 300
     officer_names_visible: bool = False
+    # Webhook mode and the health and metrics endpoints (bot/web/).
+    webhook_url: str = ""
+    webhook_secret: str = Field("", repr=False, validate_default=True)
+    web_listen: str = "127.0.0.1:8080"
+    health_port: int = 0  # polling mode's health and metrics, on WEB_LISTEN's host; 0 = none
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_in_any_case(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_any_case(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -201,6 +220,43 @@ class Settings(RetentionSettings, TranslationSettings):
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError("must be an http(s) URL such as https://api.telegram.org/bot")
         return value.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https_webhook(cls, value: str) -> str:
+        if value and not re.match(r"^https://[^/\s]+(/\S*)?$", value):
+            raise ValueError("must be the public https:// URL Telegram posts updates to, e.g. https://bot.example.org/telegram")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str, info: ValidationInfo) -> str:
+        if not value and info.data.get("webhook_url"):
+            raise ValueError("is required with WEBHOOK_URL; `outreach-bot init` makes one")
+        if value and not WEBHOOK_SECRET_PATTERN.match(value):
+            raise ValueError("must be 32 to 256 letters, digits, _ or -; `outreach-bot init` makes one")
+        return value
+
+    @field_validator("web_listen")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:8080")
+        return value
+
+    @field_validator("health_port")
+    @classmethod
+    def _port_or_none(cls, value: int) -> int:
+        if not 0 <= value < 65536:
+            raise ValueError("must be a port number, or 0 for no health server while polling")
+        return value
+
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        """WEB_LISTEN as (host, port); an IPv6 host may be written in brackets."""
+        host, _, port = self.web_listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @property
     def telegram_file_base_url(self) -> str:

@@ -23,6 +23,7 @@ from bot.limits import Limits
 from bot.preferences import SavedLocales
 from bot.reports import Drafts
 from bot.staff_chat import StaffChat
+from bot.web.metrics import Metrics
 from storage.models import OutboxMessage, Report, ReportMessage
 from storage.unit_of_work import UnitOfWork
 
@@ -56,6 +57,7 @@ class Services:
     answering: ExpiringMap[str, int] = field(default_factory=lambda: ExpiringMap(PROMPT_SECONDS, MEMORY_LIMIT))
     # Staff-chat message id of a "Message reporter" prompt → its report.
     dialog_prompts: ExpiringMap[int, int] = field(default_factory=lambda: ExpiringMap(PROMPT_SECONDS, MEMORY_LIMIT))
+    metrics: Metrics = field(default_factory=Metrics)
 
     def unit_of_work(self) -> UnitOfWork:
         """A unit of work whose commits wake the loops that have new work: new outbox rows wake

@@ -3,6 +3,7 @@
 Every message a report owes is a row in the outbox, written in the same transaction as the
 report, so a restart resumes where the last process stopped. Each row goes through three steps,
 and no database transaction is open across the pacing wait or a Telegram call:
+0. claim (one short transaction): on PostgreSQL no other delivery loop takes it meanwhile;
 1. prepare (one short transaction): count the attempt and build a `Plan`, plain values only;
 2. send, outside any transaction, pacing sends to the staff chat;
 3. record (one short transaction): what Telegram returned (the staff message id) and "done",
@@ -48,8 +49,10 @@ from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-BATCH = 5  # an urgent report waits behind at most this many messages already being sent
 IDLE_SECONDS = 60.0
+# How long a claimed message is this loop's to send (PostgreSQL): longer than any attempt, paced
+# parts included. A loop that dies leaves it to the next leader, which releases every claim.
+CLAIM = timedelta(minutes=5)
 STAFF_KINDS = (
     OutboxKind.CARD, OutboxKind.REPORT_TEXT, OutboxKind.ATTACHMENT, OutboxKind.CARD_UPDATE, OutboxKind.TRANSLATION,
     OutboxKind.TO_STAFF, OutboxKind.STAFF_NOTE,
@@ -100,6 +103,7 @@ class DeliveryLoop(WakeableLoop):
         # STAFF_CHAT_ID, or the supergroup it became during this run.
         self._staff_chat = services.staff_chat
         self._stale_notes_cleared = False
+        self._unfinished: set[int] = set()  # claimed, but the attempt failed (the database, say)
         # One function per kind prepares its plan; a new kind is one more entry.
         self._plans: dict[str, Callable[[UnitOfWork, OutboxMessage, Report], Awaitable[Plan]]] = {
             OutboxKind.CARD: self._card_plan,
@@ -120,19 +124,33 @@ class DeliveryLoop(WakeableLoop):
 
     async def drain(self) -> float:
         """Deliver everything that is due; return how long to wait before looking again."""
+        await self._release_unfinished()
         while True:
             paused = self._staff_pause_left()
             kinds = (OutboxKind.REPORTER_NOTICE,) if paused else None
+            # One message at a time, so an urgent report waits behind one message at most, and
+            # several loops on one PostgreSQL database never take the same (OutboxRepository.claim).
             async with self._services.unit_of_work() as uow:
-                due = [Due(message.id, message.kind) for message in await uow.outbox.due(_now(), BATCH, kinds)]
-                if not due:
+                message = await uow.outbox.claim(_now(), CLAIM, kinds)
+                if message is None:
                     next_due = await uow.outbox.next_due_time(kinds)
                     wait = (next_due - _now()).total_seconds() if next_due else IDLE_SECONDS
                     return min(wait, paused or IDLE_SECONDS)
-            for message in due:
-                if message.kind in STAFF_KINDS and self._staff_pause_left():
-                    break
-                await self._attempt(message)
+                due = Due(message.id, message.kind)
+                await uow.commit()
+            try:
+                await self._attempt(due)
+            except Exception:
+                self._unfinished.add(due.id)
+                raise
+
+    async def _release_unfinished(self) -> None:
+        """Messages whose attempt failed are due again at once, not when their claim ends."""
+        if self._unfinished:
+            async with self._services.unit_of_work() as uow:
+                await uow.claims.release(OutboxMessage, list(self._unfinished))
+                await uow.commit()
+            self._unfinished.clear()
 
     async def _attempt(self, due: Due) -> None:
         staff = due.kind in STAFF_KINDS
@@ -147,6 +165,7 @@ class DeliveryLoop(WakeableLoop):
             dead_card = None
             if plan.postpone:  # the card goes first: these reply to it
                 message.not_before = _now() + timedelta(seconds=self._settings.delivery_retry_seconds)
+                message.claimed_until = None
                 dead_card = await uow.outbox.dead_card(report.id)
             await uow.commit()
         if plan.postpone:
@@ -154,6 +173,7 @@ class DeliveryLoop(WakeableLoop):
                 reason = f"Card not delivered: {dead_card.dead_reason or dead_card.last_error}"
                 await self._dead_letter(due, dead_card.last_error, reason[:64])
             return
+        self._services.metrics.delivery_attempts.labels(due.kind).inc()
         try:
             first = await self._send(due.id, plan, progress)
         except RetryAfter as exc:
@@ -196,7 +216,11 @@ class DeliveryLoop(WakeableLoop):
         for number in range(progress.get("parts_sent", 0), len(plan.sends)):
             if self._staff_chat.includes(plan.chat_id):
                 await self._pace.wait()
-            sent = await plan.sends[number]()
+            try:
+                sent = await plan.sends[number]()
+            except TelegramError as exc:
+                self._services.metrics.delivery_failures.labels(type(exc).__name__).inc()
+                raise
             first = first or getattr(sent, "message_id", None)
             if number < len(plan.sends) - 1:
                 async with self._services.unit_of_work() as uow:
@@ -224,7 +248,7 @@ class DeliveryLoop(WakeableLoop):
     async def _failed(self, message_id: int, error: str, retry_in: float | None) -> None:
         async with self._services.unit_of_work() as uow:
             message = await uow.outbox.get(message_id)
-            message.last_error = error
+            message.last_error, message.claimed_until = error, None
             if retry_in is not None:
                 message.not_before = _now() + timedelta(seconds=retry_in)
             await uow.commit()
@@ -245,6 +269,7 @@ class DeliveryLoop(WakeableLoop):
         async with self._services.unit_of_work() as uow:
             message = await uow.outbox.get(message_id)
             message.last_error, message.staff_chat_moved_to, message.not_before = "ChatMigrated", new_chat_id, None
+            message.claimed_until = None
             await uow.commit()
 
     async def _forget_followed_staff_chat_move(self) -> None:

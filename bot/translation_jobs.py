@@ -8,13 +8,15 @@ waits on translation, the card never outgrows a message, and each part is delive
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from bot.background import WakeableLoop
 from bot.context import Services
 from bot.reports import queue_dialog_delivery
-from bot.translation import TranslationUnavailable, Translator, language_code
-from storage.models import MessageAuthor, OutboxKind, OutboxMessage, TranslationStatus
+from bot.translation import Translation, TranslationUnavailable, Translator, language_code
+from storage.models import MessageAuthor, OutboxKind, OutboxMessage, Report, ReportMessage, TranslationStatus
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,16 @@ class TranslationJobs(WakeableLoop):
     def __init__(self, services: Services, translator: Translator) -> None:
         super().__init__("translation_jobs", services.translation_wakeup, IDLE_SECONDS)
         self._services, self._translator = services, translator
+        self._last_failure: str | None = None
+        # Claimed, not yet recorded: released if the work fails (the database, say), not left until the claim ends.
+        self._unfinished: dict[type[Report | ReportMessage], set[int]] = {Report: set(), ReportMessage: set()}
+
+    @property
+    def worker_state(self) -> str:
+        """For /readyz: the worker runs, has not started (it starts on first use), or failed last time."""
+        if self._translator.worker_pid is not None:
+            return "running"
+        return "failed" if self._last_failure in ("worker_stopped", "worker_not_started") else "idle"
 
     async def work(self) -> float:
         while await self.run_once():
@@ -55,19 +67,39 @@ class TranslationJobs(WakeableLoop):
         await self._translator.close()
 
     async def run_once(self) -> bool:
-        """Translate what is waiting; True if there may be more. The texts are read in one short
-        transaction and each result is recorded in another: none is open while the worker runs."""
+        """Translate what is waiting; True if there may be more. The texts are claimed in one short
+        transaction and each result is recorded in another: none is open while the worker runs.
+        On PostgreSQL another worker passes over what this one claimed, for as long as the batch
+        may take: detection and translation each end within the timeout."""
+        now, claim = datetime.now(UTC), timedelta(seconds=4 * BATCH * self._services.settings.translation_timeout_seconds)
+        await self._release_unfinished()
         async with self._services.unit_of_work() as uow:
-            reports = [ReportJob(r.id, r.body, r.language, r.urgent) for r in await uow.translations.pending_reports(BATCH)]
+            reports = [
+                ReportJob(r.id, r.body, r.language, r.urgent) for r in await uow.translations.claim_reports(now, claim, BATCH)
+            ]
             messages = [
                 MessageJob(m.id, m.report_id, m.author, m.body, m.language, (await uow.reports.get(m.report_id)).language)
-                for m in await uow.translations.pending_messages(BATCH)
+                for m in await uow.translations.claim_messages(now, claim, BATCH)
             ]
+            await uow.commit()
+        self._unfinished[Report].update(report.id for report in reports)
+        self._unfinished[ReportMessage].update(message.id for message in messages)
         for report in reports:
             await self._translate_report(report)
+            self._unfinished[Report].discard(report.id)
         for message in messages:
             await self._translate_message(message)
+            self._unfinished[ReportMessage].discard(message.id)
         return len(reports) == BATCH or len(messages) == BATCH
+
+    async def _release_unfinished(self) -> None:
+        if any(self._unfinished.values()):
+            async with self._services.unit_of_work() as uow:
+                for model, ids in self._unfinished.items():
+                    await uow.claims.release(model, list(ids))
+                await uow.commit()
+            for ids in self._unfinished.values():
+                ids.clear()
 
     async def _translate_report(self, job: ReportJob) -> None:
         officers = self._services.settings.officer_locale
@@ -75,7 +107,7 @@ class TranslationJobs(WakeableLoop):
         translation, failure = None, None
         if source != language_code(officers):
             try:
-                translation = await self._translator.translate(job.body, source, officers)
+                translation = await self._timed("report", job.body, source, officers)
             except TranslationUnavailable as exc:
                 failure = exc.reason
                 log.warning("report_not_translated report=%s reason=%s", job.id, exc.reason)
@@ -85,7 +117,7 @@ class TranslationJobs(WakeableLoop):
             report = await uow.reports.get(job.id)
             if report is None:  # purged meanwhile
                 return
-            report.source_language = source
+            report.source_language, report.claimed_until = source, None
             if failure is not None:
                 report.translation_status, report.translation_note = TranslationStatus.FAILED, failure
             elif translation is not None:
@@ -108,13 +140,14 @@ class TranslationJobs(WakeableLoop):
         translation, failure = None, None
         if language_code(source) != language_code(target):
             try:
-                translation = await self._translator.translate(job.body, source, target)
+                translation = await self._timed("message", job.body, source, target)
             except TranslationUnavailable as exc:
                 failure = exc.reason
         async with self._services.unit_of_work() as uow:
             message, report = await uow.messages.get(job.id), await uow.reports.get(job.report_id)
             if message is None or report is None:  # purged meanwhile
                 return
+            message.claimed_until = None
             if failure is not None:
                 message.translation_status, message.translation_note = TranslationStatus.FAILED, failure
             elif translation is not None:
@@ -124,6 +157,20 @@ class TranslationJobs(WakeableLoop):
                 message.translation_status = TranslationStatus.NOT_NEEDED
             await queue_dialog_delivery(uow, report, message)
             await uow.commit()
+
+    async def _timed(self, job: str, text: str, source: str, target: str) -> Translation:
+        """The worker's translation, counted and timed for /metrics."""
+        metrics, started = self._services.metrics, time.perf_counter()
+        try:
+            translation = await self._translator.translate(text, source, target)
+        except TranslationUnavailable as exc:
+            self._last_failure = exc.reason
+            metrics.translation_jobs.labels(job, "failed").inc()
+            raise
+        self._last_failure = None
+        metrics.translation_seconds.observe(time.perf_counter() - started)
+        metrics.translation_jobs.labels(job, "translated").inc()
+        return translation
 
     async def _detect(self, text: str, chosen: str) -> str:
         try:

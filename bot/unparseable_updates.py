@@ -7,7 +7,8 @@ CRITICAL and asks again with the same offset: the same batch comes back at once,
 nobody is answered, not even after a restart.
 
 `SkippingBot` parses each raw update of a getUpdates answer on its own, and puts an empty
-`Update` with the same update_id in place of one that fails. The Updater confirms the offset past
+`Update` with the same update_id in place of one that fails. Webhook mode (bot/web/app.py) parses
+each POSTed update the same way. The Updater confirms the offset past
 it as usual, and the handlers get an Update with nothing in it, which none of them matches. The
 skip is logged with the update_id and the exception type only, never the update (it holds what
 someone wrote and who they are), and counted in `unparseable_updates`.
@@ -58,15 +59,22 @@ class SkippingBot(ExtBot[None]):
         result = await super()._do_post(endpoint, data, **timeouts)
         if endpoint != "getUpdates":
             return result
-        self._parsed = tuple(self._parse(raw) for raw in result)
+        self._parsed = tuple(self.parse_update(raw) for raw in result)
         return []
 
-    def _parse(self, raw: dict[str, Any]) -> Update:
+    def parse_update(self, raw: Any) -> Update | None:
+        """One update as Telegram sent it (an item of getUpdates, or a webhook's JSON body); one
+        that cannot be parsed is an empty Update with its id, or None when it has no id at all."""
         try:
+            if not isinstance(raw, dict):
+                raise TypeError("an update is a JSON object")
             return Update.de_json(raw, self)
         except Exception as exc:  # whatever PTB raises, only this update is lost
             self._unparseable_updates += 1
-            log.warning("update_unparseable update_id=%s error=%s", raw["update_id"], type(exc).__name__)
-            skipped = Update(update_id=raw["update_id"])
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            log.warning("update_unparseable update_id=%s error=%s", update_id, type(exc).__name__)
+            if not isinstance(update_id, int):
+                return None
+            skipped = Update(update_id=update_id)
             skipped.set_bot(self)
             return skipped

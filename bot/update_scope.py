@@ -155,6 +155,7 @@ class UpdateScope(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         async with update_scope(self._services, update, record=True):
             await coroutine
+        self._services.metrics.updates.inc()
 
     async def _recall_handled(self) -> None:
         """Load the ids recorded in the last day, once, before the first update. Not in

@@ -531,6 +531,7 @@ async def send(update: Update, context: BotContext) -> Step:
     context.services.drafts.submitted(context.pseudonym(update.effective_user), report.id, code)
     context.services.limits.reports.record(context.pseudonym(update.effective_user))
     log.info("report_submitted report=%s", report.id)
+    context.services.metrics.reports.labels(report.category, report.language).inc()
     return await show_receipt(update, context)
 
 

@@ -107,6 +107,8 @@ class Report(Base):
     translation_note: Mapped[str | None] = mapped_column(String(64))  # why not translated
     translation_pivot: Mapped[bool] = mapped_column(Boolean, default=False)
     translation_agreement: Mapped[float | None] = mapped_column(Float)
+    # A translation worker took the job until then (PostgreSQL; bot/translation_jobs.py).
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The sender's pseudonym, so officers can block them (bot.blocks). Encrypted with a fresh IV
     # each time: two reports of one person do not look related. None before blocking existed.
     sender: Mapped[str | None] = mapped_column(EncryptedText())
@@ -177,6 +179,7 @@ class ReportMessage(Base):
     translation: Mapped[str | None] = mapped_column(EncryptedText())
     translation_note: Mapped[str | None] = mapped_column(String(64))
     translation_pivot: Mapped[bool] = mapped_column(Boolean, default=False)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # as Report's
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # reached the other side
     picked_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # read through /status
@@ -213,6 +216,8 @@ class OutboxMessage(Base):
     priority: Mapped[int] = mapped_column(Integer, default=1)  # 0 = urgent, first
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A delivery loop took it until then, to send it (PostgreSQL; OutboxRepository.claim).
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(64))  # an exception type, never content
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -162,20 +162,32 @@ class OutboxRepository:
     async def get(self, message_id: int) -> OutboxMessage | None:
         return await self._session.get(OutboxMessage, message_id)
 
-    async def due(self, now: datetime, limit: int, kinds: Sequence[str] | None = None) -> list[OutboxMessage]:
-        """Undelivered messages whose time has come: urgent first, then in the order written."""
+    async def claim(self, now: datetime, lease: timedelta, kinds: Sequence[str] | None = None) -> OutboxMessage | None:
+        """The next undelivered message whose time has come (urgent first, then in the order
+        written), claimed for `lease` on PostgreSQL: another delivery loop passes over it, the row
+        lock (SKIP LOCKED) while this transaction lasts and `claimed_until` after its commit.
+        SQLite has one bot per database file (bot/leadership.py), so nothing is written there."""
         query = (
             select(OutboxMessage)
-            .where(*self._waiting(kinds))
+            .where(*self._waiting(kinds), _unclaimed(OutboxMessage.claimed_until, now))
             .where(or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now))
             .order_by(OutboxMessage.priority, OutboxMessage.id)
-            .limit(limit)
+            .limit(1)
+            .with_for_update(skip_locked=True)
         )
-        return list(await self._session.scalars(query))
+        message = await self._session.scalar(query)
+        if message is not None and await _claims_kept(self._session):
+            message.claimed_until = now + lease
+        return message
 
     async def next_due_time(self, kinds: Sequence[str] | None = None) -> datetime | None:
-        """When the earliest postponed message becomes due."""
-        return await self._session.scalar(select(func.min(OutboxMessage.not_before)).where(*self._waiting(kinds)))
+        """When the earliest postponed or claimed message may be taken."""
+        claimed_later = and_(
+            OutboxMessage.claimed_until.is_not(None),
+            or_(OutboxMessage.not_before.is_(None), OutboxMessage.claimed_until > OutboxMessage.not_before),
+        )
+        free_at = case((claimed_later, OutboxMessage.claimed_until), else_=OutboxMessage.not_before)
+        return await self._session.scalar(select(func.min(free_at)).where(*self._waiting(kinds)))
 
     async def dead_card(self, report_id: int) -> OutboxMessage | None:
         """The report's card, if it died: what replies to it cannot be delivered either."""
@@ -261,13 +273,53 @@ class TranslationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def pending_reports(self, limit: int) -> list[Report]:
-        query = select(Report).where(Report.translation_status == TranslationStatus.PENDING).order_by(Report.id)
-        return list(await self._session.scalars(query.limit(limit)))
+    async def claim_reports(self, now: datetime, lease: timedelta, limit: int) -> list[Report]:
+        """Reports waiting for translation, claimed as OutboxRepository.claim claims a message."""
+        return await self._claim(Report, now, lease, limit)
 
-    async def pending_messages(self, limit: int) -> list[ReportMessage]:
-        query = select(ReportMessage).where(ReportMessage.translation_status == TranslationStatus.PENDING)
-        return list(await self._session.scalars(query.order_by(ReportMessage.id).limit(limit)))
+    async def claim_messages(self, now: datetime, lease: timedelta, limit: int) -> list[ReportMessage]:
+        return await self._claim(ReportMessage, now, lease, limit)
+
+    async def _claim(self, model: type[Report | ReportMessage], now: datetime, lease: timedelta, limit: int) -> list:
+        query = (
+            select(model)
+            .where(model.translation_status == TranslationStatus.PENDING, _unclaimed(model.claimed_until, now))
+            .order_by(model.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=model)
+        )
+        jobs = list(await self._session.scalars(query))
+        if await _claims_kept(self._session):
+            for job in jobs:
+                job.claimed_until = now + lease
+        return jobs
+
+
+class ClaimRepository:
+    """Claims let go before they end: a worker's own that it could not finish with, or every
+    claim, when a new leader starts."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def release(self, model: type[OutboxMessage | Report | ReportMessage], ids: Sequence[int]) -> None:
+        """Rows a worker claimed but could not finish with, due again now."""
+        await self._session.execute(update(model).where(model.id.in_(ids)).values(claimed_until=None))
+
+    async def release_all(self) -> None:
+        """For a bot that just became the only leader (bot/leadership.py): whatever claims are
+        left were made by one that died, and are due again now rather than when they expire."""
+        for model in (OutboxMessage, Report, ReportMessage):
+            await self._session.execute(update(model).where(model.claimed_until.is_not(None)).values(claimed_until=None))
+
+
+def _unclaimed(claimed_until: ColumnElement[datetime | None], now: datetime) -> ColumnElement[bool]:
+    return or_(claimed_until.is_(None), claimed_until <= now)
+
+
+async def _claims_kept(session: AsyncSession) -> bool:
+    """Claims are recorded on PostgreSQL, where several workers may share the database."""
+    return (await session.connection()).dialect.name == "postgresql"
 
 
 class AuditRepository:

@@ -19,13 +19,14 @@ from functools import cached_property
 from types import TracebackType
 
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, UOWTransaction
 
 from storage.repositories import (
     AuditRepository,
     BlockedSenderRepository,
+    ClaimRepository,
     MessageRepository,
     OutboxRepository,
     PreferenceRepository,
@@ -117,9 +118,15 @@ class UnitOfWork:
         session = self._opened
         if session is None or not session.in_transaction():
             return
-        if _has_writes(session):
+        if _has_writes(session) and session.sync_session.get_transaction().is_active:
             return
-        await session.commit()
+        try:
+            await session.commit()
+        except SQLAlchemyError:
+            # Nothing here can be lost: it only read, or a failed write already undid it all
+            # (the database dropped the connection, say). Ended, it lets the caller still tell
+            # the person to try again.
+            await session.rollback()
 
     @property
     def _session(self) -> AsyncSession:
@@ -162,6 +169,10 @@ class UnitOfWork:
     @cached_property
     def processed_updates(self) -> ProcessedUpdateRepository:
         return ProcessedUpdateRepository(self._session)
+
+    @cached_property
+    def claims(self) -> ClaimRepository:
+        return ClaimRepository(self._session)
 
     @cached_property
     def retention(self) -> RetentionRepository:

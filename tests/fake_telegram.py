@@ -7,7 +7,7 @@ request encoding, JSON parsing, error mapping (``RetryAfter``, ``Forbidden``...)
 ``ApplicationBuilder().token(tg.token).base_url(tg.base_url).base_file_url(tg.base_file_url)``.
 
 Tests drive it from both ends: they inject updates (``send_text``, ``press_button``...) that
-``getUpdates`` hands out, and they observe every Bot API call the bot made (``calls``,
+``getUpdates`` hands out (or, once the bot set a webhook, ``post_webhooks_to`` POSTs), and they observe every Bot API call the bot made (``calls``,
 ``wait_for``, ``wait_for_reply``, ``texts``). All state lives on the instance; use it from the
 event loop that runs the test.
 """
@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 JSON = dict[str, Any]
@@ -207,6 +208,15 @@ def _decode_param(name: str, value: Any) -> Any:
     return value
 
 
+def _chat_of(update: JSON) -> int | None:
+    """The chat an update belongs to (for a button press, its message's), or None."""
+    for payload in update.values():
+        if isinstance(payload, dict):
+            chat = payload.get("chat") or (payload.get("message") or {}).get("chat")
+            return chat["id"] if isinstance(chat, dict) else None
+    return None
+
+
 def _inline_markup(params: JSON) -> JSON | None:
     """Telegram echoes only inline keyboards in a Message; reply keyboards live client-side."""
     markup = params.get("reply_markup")
@@ -246,6 +256,10 @@ class FakeTelegram:
         self._commands: dict[tuple[str, str], list[JSON]] = {}
         self._settings: dict[tuple[str, str], Any] = {}
         self._webhook_url = ""
+        self._webhook_secret = ""
+        self._webhook_connections = 40
+        self._webhook_poster: asyncio.Task[None] | None = None
+        self.webhook_statuses: list[int] = []  # the bot's answers to the updates POSTed to it
         self._failures: dict[str, deque[tuple[ApiError, int | None]]] = {}
         self._holds: dict[str, Hold] = {}
         self._handlers: dict[str, _Handler] = {
@@ -292,6 +306,7 @@ class FakeTelegram:
     async def stop(self) -> None:
         self._closing = True
         self._changed.notify()  # answer pending long polls now instead of at their timeout
+        await self.stop_posting_webhooks()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -370,6 +385,51 @@ class FakeTelegram:
     def add_file(self, file_id: str, data: bytes, file_path: str | None = None) -> None:
         """Make ``file_id`` resolvable by getFile and downloadable from the file route."""
         self._files[file_id] = (file_path or f"documents/{file_id}", data)
+
+    def post_webhooks_to(self, url: str) -> None:
+        """Act as Telegram does for a bot with a webhook: POST each queued update to ``url`` (here
+        in place of the registered https URL, which a reverse proxy would pass on to it) with the
+        registered secret token, over up to setWebhook's ``max_connections`` (Telegram's default
+        40) at once, one chat's updates one at a time and in order. A 2xx answer confirms an
+        update; any other answer, or none, and it is sent again shortly."""
+        self._webhook_poster = asyncio.create_task(self._post_webhooks(url), name="fake webhook poster")
+
+    async def stop_posting_webhooks(self) -> None:
+        poster, self._webhook_poster = self._webhook_poster, None
+        if poster is not None:
+            poster.cancel()
+            await asyncio.gather(poster, return_exceptions=True)
+
+    async def _post_webhooks(self, url: str) -> None:
+        busy_chats: set[int | None] = set()
+
+        def next_update() -> JSON | None:
+            return next((u for u in self._pending if _chat_of(u) not in busy_chats), None) if self._webhook_url else None
+
+        async def connection(session: aiohttp.ClientSession) -> None:
+            while not self._closing:  # stop() wakes it: a cancel can be lost inside asyncio.wait_for (3.11)
+                await self._changed.wait_for(lambda: self._closing or next_update() is not None, 3600)
+                if self._closing or (update := next_update()) is None:
+                    continue
+                chat = _chat_of(update)
+                busy_chats.add(chat)
+                headers = {"X-Telegram-Bot-Api-Secret-Token": self._webhook_secret} if self._webhook_secret else {}
+                try:
+                    async with session.post(url, json=update, headers=headers) as response:
+                        status = response.status
+                except aiohttp.ClientError:
+                    status = 0
+                busy_chats.discard(chat)
+                self.webhook_statuses.append(status)
+                if 200 <= status < 300:
+                    self._pending = [u for u in self._pending if u is not update]
+                self._changed.notify()  # the chat is free again; may satisfy wait_until_drained
+                if not 200 <= status < 300:
+                    await asyncio.sleep(0.05)
+
+        connector = aiohttp.TCPConnector(limit=self._webhook_connections)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            await asyncio.gather(*(connection(session) for _ in range(self._webhook_connections)))
 
     # ----------------------------------------------------------------- observing
     def mark(self) -> int:
@@ -649,10 +709,12 @@ class FakeTelegram:
     def _set_webhook(self, params: JSON, uploads: dict[str, _Upload]) -> bool:
         self._delete_webhook(params, uploads)
         self._webhook_url = str(params.get("url") or "")
+        self._webhook_secret = str(params.get("secret_token") or "")
+        self._webhook_connections = int(params.get("max_connections") or 40)
         return True
 
     def _delete_webhook(self, params: JSON, uploads: dict[str, _Upload]) -> bool:
-        self._webhook_url = ""
+        self._webhook_url = self._webhook_secret = ""
         if params.get("drop_pending_updates") is True:
             self._pending.clear()
             self._changed.notify()

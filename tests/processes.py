@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import TypeVar
@@ -11,6 +12,8 @@ from typing import TypeVar
 import pytest
 
 from bot.config import Settings
+from tests.conftest import SECRET_KEY, STAFF_CHAT_ID
+from tests.fake_telegram import FakeTelegram
 
 T = TypeVar("T")
 
@@ -18,6 +21,7 @@ T = TypeVar("T")
 CONFIG_VARS = tuple(name.upper() for name in Settings.model_fields)
 #: Process start-up imports a lot; generous, bounded waits.
 PROCESS_TIMEOUT = 60.0
+CONSOLE_SCRIPT = Path(sys.executable).parent / "outreach-bot"
 
 
 def write_env(path: Path, values: dict[str, str]) -> Path:
@@ -69,3 +73,21 @@ class BotProcess:
 
     async def stderr(self) -> str:
         return (await asyncio.wait_for(self._stderr, PROCESS_TIMEOUT)).decode("utf-8", "replace")
+
+
+def bot_env(tmp_path: Path, tg: FakeTelegram, **settings: str) -> Path:
+    """A .env in tmp_path for a bot on a fresh SQLite file and the fake Bot API, translation off."""
+    return write_env(tmp_path / ".env", {
+        "TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_BASE_URL": tg.base_url, "STAFF_CHAT_ID": str(STAFF_CHAT_ID),
+        "SECRET_KEY": SECRET_KEY, "DATABASE_URL": f"sqlite:///{tmp_path / 'outreach.db'}", "TRANSLATION": "false",
+        **settings,
+    })  # fmt: skip
+
+
+async def start_run(env_file: Path) -> BotProcess:
+    """`outreach-bot --env-file ENV_FILE run`, in the env file's folder."""
+    process = await asyncio.create_subprocess_exec(
+        str(CONSOLE_SCRIPT), "--env-file", str(env_file), "run", cwd=env_file.parent, env=subprocess_env(),
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    return BotProcess(process)

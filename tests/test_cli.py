@@ -11,7 +11,6 @@ import signal
 import sqlite3
 import stat
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,14 +18,21 @@ import pytest
 
 from bot.cli import main
 from tests.fake_telegram import FakeTelegram, FakeUser
-from tests.processes import CONFIG_VARS, PROCESS_TIMEOUT, BotProcess, error_lines, subprocess_env, write_env
+from tests.processes import (
+    CONFIG_VARS,
+    CONSOLE_SCRIPT,
+    PROCESS_TIMEOUT,
+    BotProcess,
+    error_lines,
+    subprocess_env,
+    write_env,
+)
 from tests.reporting import Reporter, card_of
 
 STAFF_CHAT_ID = -1001234567890
 VALID_TOKEN = "123456789:AAH" + "x" * 32
 SECRET_KEY = "k" * 40
 #: The console script of the environment running the tests (.venv/bin/outreach-bot).
-CONSOLE_SCRIPT = Path(sys.executable).parent / "outreach-bot"
 
 
 @pytest.fixture(autouse=True)
