@@ -174,6 +174,7 @@ class DeliveryLoop(WakeableLoop):
                 await self._dead_letter(due, dead_card.last_error, reason[:64])
             return
         self._services.metrics.delivery_attempts.labels(due.kind).inc()
+        started = time.monotonic()
         try:
             first = await self._send(due.id, plan, progress)
         except RetryAfter as exc:
@@ -207,7 +208,7 @@ class DeliveryLoop(WakeableLoop):
             if staff and self._refusal:
                 self._refusal = None
                 log.info("staff_chat_reachable_again")
-            await self._finish(due, plan, first)
+            await self._finish(due, plan, first, seconds=time.monotonic() - started)
 
     async def _send(self, message_id: int, plan: Plan, progress: dict) -> int | None:
         """Send the plan's parts in order, outside any transaction; a part is recorded as it goes,
@@ -228,7 +229,9 @@ class DeliveryLoop(WakeableLoop):
                     await uow.commit()
         return first
 
-    async def _finish(self, due: Due, plan: Plan, first: int | None, *, reporter_blocked: bool = False) -> None:
+    async def _finish(
+        self, due: Due, plan: Plan, first: int | None, *, reporter_blocked: bool = False, seconds: float = 0.0
+    ) -> None:
         """Record what was sent and mark the row done, in one transaction. A reporter who blocked
         the bot loses the link to their chat, so nothing is sent there again."""
         async with self._services.unit_of_work() as uow:
@@ -243,7 +246,8 @@ class DeliveryLoop(WakeableLoop):
         if reporter_blocked:
             log.info("reporter_blocked_bot kind=%s report=%s", due.kind, report_id)
         else:
-            log.info("delivered kind=%s report=%s", due.kind, report_id)
+            # Sending only, pacing included: how long the staff chat or the reporter waited on Telegram.
+            log.info("delivered kind=%s report=%s seconds=%.3f", due.kind, report_id, seconds)
 
     async def _failed(self, message_id: int, error: str, retry_in: float | None) -> None:
         async with self._services.unit_of_work() as uow:

@@ -107,12 +107,9 @@ class TranslationJobs(WakeableLoop):
         translation, failure = None, None
         if source != language_code(officers):
             try:
-                translation = await self._timed("report", job.body, source, officers)
+                translation = await self._timed("report", job.id, job.body, source, officers)
             except TranslationUnavailable as exc:
                 failure = exc.reason
-                log.warning("report_not_translated report=%s reason=%s", job.id, exc.reason)
-            else:
-                log.info("report_translated report=%s pair=%s-%s", job.id, translation.source, translation.target)
         async with self._services.unit_of_work() as uow:
             report = await uow.reports.get(job.id)
             if report is None:  # purged meanwhile
@@ -140,7 +137,7 @@ class TranslationJobs(WakeableLoop):
         translation, failure = None, None
         if language_code(source) != language_code(target):
             try:
-                translation = await self._timed("message", job.body, source, target)
+                translation = await self._timed("message", job.report_id, job.body, source, target)
             except TranslationUnavailable as exc:
                 failure = exc.reason
         async with self._services.unit_of_work() as uow:
@@ -158,18 +155,21 @@ class TranslationJobs(WakeableLoop):
             await queue_dialog_delivery(uow, report, message)
             await uow.commit()
 
-    async def _timed(self, job: str, text: str, source: str, target: str) -> Translation:
-        """The worker's translation, counted and timed for /metrics."""
+    async def _timed(self, job: str, report_id: int, text: str, source: str, target: str) -> Translation:
+        """The worker's translation, counted and timed for /metrics and the log."""
         metrics, started = self._services.metrics, time.perf_counter()
         try:
             translation = await self._translator.translate(text, source, target)
         except TranslationUnavailable as exc:
             self._last_failure = exc.reason
             metrics.translation_jobs.labels(job, "failed").inc()
+            log.warning("not_translated job=%s report=%s reason=%s", job, report_id, exc.reason)
             raise
+        seconds = time.perf_counter() - started
         self._last_failure = None
-        metrics.translation_seconds.observe(time.perf_counter() - started)
+        metrics.translation_seconds.observe(seconds)
         metrics.translation_jobs.labels(job, "translated").inc()
+        log.info("translated job=%s report=%s pair=%s-%s seconds=%.3f", job, report_id, source, target, seconds)
         return translation
 
     async def _detect(self, text: str, chosen: str) -> str:

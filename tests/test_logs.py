@@ -42,6 +42,7 @@ async def test_json_logs_are_one_object_per_line_with_event_fields(tmp_path: Pat
     assert {"time", "level", "logger", "message"} <= set(entries[0])
     delivered = [e for e in entries if e.get("event") == "delivered" and e.get("kind") == "card"]
     assert delivered and delivered[0]["report"] == "1" and delivered[0]["level"] == "INFO"
+    assert float(delivered[0]["seconds"]) >= 0  # how long the send took
     assert any(e.get("event") == "ready" for e in entries)
     assert_anonymous(log)
 
