@@ -7,7 +7,9 @@ and no database transaction is open across the pacing wait or a Telegram call:
 1. prepare (one short transaction): count the attempt and build a `Plan`, plain values only;
 2. send, outside any transaction, pacing sends to the staff chat;
 3. record (one short transaction): what Telegram returned (the staff message id) and "done",
-   together, so a card or attachment that has a staff message id is never sent again.
+   together, so a card or attachment that has a staff message id is never sent again. Once
+   Telegram has a message, its record is retried until the database takes it: giving up would
+   send the message again.
 A message in several parts records each part as it goes, and a retry continues after it.
 Telegram's answers decide the pace: 429 pauses the staff chat for `retry_after`; 403 (the bot
 was removed) and 401 (the token was revoked) keep everything queued and are retried; network
@@ -27,11 +29,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, RetryAfter, TelegramError
 
-from bot.background import WakeableLoop
+from bot.background import WakeableLoop, backoff
 from bot.blocks import block_of
 from bot.cards import (
     CardFields,
@@ -192,7 +195,7 @@ class DeliveryLoop(WakeableLoop):
                 self._refused("staff_chat_forbidden: the bot cannot post to STAFF_CHAT_ID; reports stay queued")
                 await self._failed(due.id, "Forbidden", None)
             else:  # the reporter blocked the bot: they can still check with /status
-                await self._finish(due, plan, None, reporter_blocked=True)
+                await self._until_recorded(partial(self._finish, due, plan, None, reporter_blocked=True))
         except InvalidToken:  # revoked: nothing goes out until it is replaced, and nothing is lost
             self._refused("token_rejected: Telegram rejects TELEGRAM_BOT_TOKEN; messages stay queued")
             await self._failed(due.id, "InvalidToken", None if staff else self._settings.delivery_max_retry_seconds)
@@ -208,7 +211,8 @@ class DeliveryLoop(WakeableLoop):
             if staff and self._refusal:
                 self._refusal = None
                 log.info("staff_chat_reachable_again")
-            await self._finish(due, plan, first, seconds=time.monotonic() - started)
+            seconds = time.monotonic() - started
+            await self._until_recorded(partial(self._finish, due, plan, first, seconds=seconds))
 
     async def _send(self, message_id: int, plan: Plan, progress: dict) -> int | None:
         """Send the plan's parts in order, outside any transaction; a part is recorded as it goes,
@@ -224,10 +228,26 @@ class DeliveryLoop(WakeableLoop):
                 raise
             first = first or getattr(sent, "message_id", None)
             if number < len(plan.sends) - 1:
-                async with self._services.unit_of_work() as uow:
-                    (await uow.outbox.get(message_id)).payload = {"parts_sent": number + 1, "first_id": first}
-                    await uow.commit()
+                await self._until_recorded(partial(self._record_progress, message_id, number + 1, first))
         return first
+
+    async def _record_progress(self, message_id: int, parts_sent: int, first: int | None) -> None:
+        async with self._services.unit_of_work() as uow:
+            (await uow.outbox.get(message_id)).payload = {"parts_sent": parts_sent, "first_id": first}
+            await uow.commit()
+
+    async def _until_recorded(self, record: Callable[[], Awaitable[None]]) -> None:
+        """Telegram has the message: write that down however long the database takes to come
+        back, since an attempt left unrecorded is made again and officers would see it twice."""
+        failures = 0
+        while True:
+            try:
+                return await record()
+            except (SQLAlchemyError, OSError) as exc:
+                failures += 1
+                delay = backoff(self._settings.delivery_retry_seconds, failures, self._settings.delivery_max_retry_seconds)
+                log.warning("delivery_record_retry error=%s failures=%d retry_in=%g", type(exc).__name__, failures, delay)
+                await asyncio.sleep(delay)
 
     async def _finish(
         self, due: Due, plan: Plan, first: int | None, *, reporter_blocked: bool = False, seconds: float = 0.0
@@ -236,6 +256,8 @@ class DeliveryLoop(WakeableLoop):
         the bot loses the link to their chat, so nothing is sent there again."""
         async with self._services.unit_of_work() as uow:
             message = await uow.outbox.get(due.id)
+            if message.done_at is not None:  # recorded, though the database's answer was lost
+                return
             if plan.record is not None:
                 await plan.record(uow, first)
             if reporter_blocked:

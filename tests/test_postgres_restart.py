@@ -132,3 +132,30 @@ async def test_a_report_whose_commit_is_cut_off_gets_try_again_and_the_next_send
     assert CODE.fullmatch(next_code)
     await settled(bot.services.sessions, OutboxMessage, lambda found: len(found) == 2 and all(m.done_at for m in found))
     assert cards(tg) == Counter({stored.id: 1 for stored in await rows(bot.services.sessions, Report)})
+
+
+async def test_a_card_telegram_took_is_not_sent_again_when_its_record_is_cut_off(
+    bot: RunningBot, tg: FakeTelegram, admin: asyncpg.Connection
+) -> None:
+    # The card's first try meets a 429, which leaves a moment to lock `reports` before the second.
+    tg.fail_next("sendMessage", status=429, retry_after=2, chat_id=STAFF_CHAT_ID)
+    after = tg.mark()
+    await Reporter(tg, user(7600003)).file("A window smashed at the bakery")
+    await tg.wait_for("sendMessage", lambda c: c.failed == 429, after=after)
+    locking = admin.transaction()
+    await locking.start()
+    await admin.execute("LOCK TABLE reports IN EXCLUSIVE MODE")  # reads go on; the record waits
+
+    await tg.wait_for("sendMessage", lambda c: not c.failed and c.params["chat_id"] == STAFF_CHAT_ID, after=after)
+    async with asyncio.timeout(10):
+        while not await admin.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ):
+            await asyncio.sleep(0.02)
+    assert await terminate_the_bots_connections(admin) >= 1
+    await locking.rollback()
+
+    [stored] = await settled(bot.services.sessions, OutboxMessage, lambda found: found and found[0].done_at, 15)
+    [report] = await rows(bot.services.sessions, Report)
+    assert report.staff_message_id is not None
+    assert cards(tg) == Counter({report.id: 1})
