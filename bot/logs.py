@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 # quotes the token, and httpx logs request URLs, which contain it. uvicorn, in webhook mode,
 # logs what it could not serve with the request it came with.
 THIRD_PARTY = ("telegram", "httpx", "httpcore", "apscheduler", "aiosqlite", "asyncpg", "sqlalchemy", "uvicorn")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _PLACEHOLDER = re.compile(r"%(\([^)]*\))?[-#0 +]*\d*(\.\d+)?[sdrifgxXeE]")
 
 
@@ -79,7 +80,7 @@ _FIELD = re.compile(r"\b([a-z_]+)=(\S+)")
 
 def configure_logging(*secrets: str, level: str = "INFO", json_lines: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    text = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    text = logging.Formatter(TEXT_FORMAT)
     handler.setFormatter(JsonFormatter() if json_lines else text)
     handler.addFilter(PrivacyFilter(*secrets))
     logging.basicConfig(level=level, handlers=[handler], force=True)

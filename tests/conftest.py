@@ -7,14 +7,16 @@ otherwise. With REQUIRE_POSTGRES=1 a missing server fails the run instead of ski
 from __future__ import annotations
 
 import asyncio
+import copy
 import io
 import ipaddress
 import logging
 import os
+import re
 import sys
 import uuid
 import zipfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from telegram.ext import Application
 from bot.application import build_application, build_services, on_startup, on_stop
 from bot.config import Settings
 from bot.context import Services
-from bot.logs import PrivacyFilter
+from bot.logs import TEXT_FORMAT, PrivacyFilter
 from tests.fake_telegram import Call, FakeTelegram, FakeUser
 
 STAFF_CHAT_ID = -1001234567890
@@ -118,6 +120,60 @@ def install_packages(translation_dir: Path, *archives: Path) -> None:
     for archive in archives:
         with zipfile.ZipFile(archive) as package:
             package.extractall(translation_dir / "packages")
+
+
+# --- what an operator's log shows ---------------------------------------------------------
+
+#: This test's log as an operator would read it: the in-process bot's records, and the stderr of
+#: every `outreach-bot run` it started (tests/processes.py), line by line.
+OPERATOR_LOG: list[str] = []
+
+
+class _AsAnOperatorSeesIt(logging.Handler):
+    """Records through the production filter and format, at every level. It filters copies: other
+    handlers (caplog) see the records unchanged."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter(TEXT_FORMAT))
+        self._privacy = PrivacyFilter(SECRET_KEY)
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".", 1)[0] in ("tests", "aiohttp"):  # the fake Bot API, not the bot
+            return False
+        record = copy.copy(record)
+        self._privacy.filter(record)
+        OPERATOR_LOG.append(self.format(record))
+        return True
+
+
+def personal_data_in(lines: list[str], personal_data: set[str]) -> list[str]:
+    """What of `personal_data` the lines hold; a number counts only as a whole number."""
+    log = "\n".join(lines)
+    return sorted(
+        value for value in personal_data
+        if (re.search(rf"(?<!\d){value}(?!\d)", log) if value.isdigit() else value in log)
+    )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def no_personal_data_in_the_log() -> Iterator[None]:
+    """Every test is a log scan: nothing a person sent the fake Bot API (who they are, what they
+    wrote) may appear in what the bot logged, at any level, in process or as `outreach-bot run`."""
+    FakeTelegram.created.clear()
+    OPERATOR_LOG.clear()
+    root, handler = logging.getLogger(), _AsAnOperatorSeesIt()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    personal_data = {SECRET_KEY}.union(*(server.personal_data for server in FakeTelegram.created))
+    leaked = personal_data_in(OPERATOR_LOG, personal_data)
+    assert not leaked, f"the log holds personal data: {leaked}"
 
 
 # --- the bot over a fake Bot API -----------------------------------------------------------

@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 from aiohttp import web
@@ -43,6 +43,11 @@ _TEXT_FIELDS = frozenset(
 )
 _INT_FIELDS = frozenset({"chat_id", "message_id", "from_chat_id", "user_id"})
 _COMMAND_RE = re.compile(r"/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?")
+# What a person sends that must never reach a log: who they are, and what they wrote (texts long
+# enough that finding one in a log cannot be chance).
+_IDENTITY_FIELDS = ("first_name", "last_name", "username", "phone_number")
+_CONTENT_FIELDS = ("text", "caption", "address", "data")
+_SHORTEST_CONTENT = 12
 _MEDIA_METHODS = {
     "sendPhoto": "photo",
     "sendDocument": "document",
@@ -226,6 +231,8 @@ def _inline_markup(params: JSON) -> JSON | None:
 class FakeTelegram:
     """An in-process fake of ``api.telegram.org`` serving one bot (see the module docstring)."""
 
+    created: ClassVar[list[FakeTelegram]] = []  # every instance, for the suite-wide log scan
+
     def __init__(
         self,
         *,
@@ -238,6 +245,8 @@ class FakeTelegram:
         self.bot_user: JSON = {"id": bot_id, "is_bot": True, "first_name": first_name,
                                "username": username}  # fmt: skip
         self.calls: list[Call] = []
+        self.personal_data: set[str] = set()  # see `_note_personal_data`
+        FakeTelegram.created.append(self)
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._closing = False
@@ -332,6 +341,7 @@ class FakeTelegram:
     def push_update(self, update: JSON) -> JSON:
         """Queue a raw Update for getUpdates; assigns a fresh ``update_id`` if missing."""
         update.setdefault("update_id", next(self._ids))
+        self._note_personal_data(update)
         for payload in update.values():
             if isinstance(payload, dict):  # learn chats, users and messages for later calls
                 if isinstance(payload.get("chat"), dict):
@@ -344,6 +354,24 @@ class FakeTelegram:
         self._mark_at_last_update = len(self.calls)
         self._changed.notify()
         return update
+
+    def _note_personal_data(self, value: Any) -> None:
+        """Identities and words from people's updates, never the bot's own message that a
+        button press carries along."""
+        if isinstance(value, list):
+            for item in value:
+                self._note_personal_data(item)
+        if not isinstance(value, dict) or value.get("is_bot"):
+            return
+        for key, item in value.items():
+            if key in _IDENTITY_FIELDS and isinstance(item, str) and len(item.strip()) >= 3:
+                self.personal_data.add(item.strip())
+            elif key in _CONTENT_FIELDS and isinstance(item, str) and len(item.strip()) >= _SHORTEST_CONTENT:
+                self.personal_data.add(item.strip())
+            elif key in ("id", "user_id") and isinstance(item, int) and item > 0 and item != self.bot_id:
+                self.personal_data.add(str(item))  # users and private chats; groups are negative
+            elif not (key == "message" and "data" in value):  # a callback query's message is the bot's
+                self._note_personal_data(item)
 
     def send_text(self, user: FakeUser, text: str, *, chat: JSON | None = None) -> JSON:
         """A text message from ``user``; a leading ``/command`` gets its bot_command entity."""

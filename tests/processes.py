@@ -12,7 +12,7 @@ from typing import TypeVar
 import pytest
 
 from bot.config import Settings
-from tests.conftest import SECRET_KEY, STAFF_CHAT_ID
+from tests.conftest import OPERATOR_LOG, SECRET_KEY, STAFF_CHAT_ID
 from tests.fake_telegram import FakeTelegram
 
 T = TypeVar("T")
@@ -40,14 +40,23 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("error: ")]
 
 
+async def _read(stream: asyncio.StreamReader) -> bytes:
+    """All of a bot's output stream, each line also kept for the log scan (tests/conftest.py)."""
+    lines = []
+    async for line in stream:
+        lines.append(line)
+        OPERATOR_LOG.append(line.decode("utf-8", "replace").rstrip("\n"))
+    return b"".join(lines)
+
+
 class BotProcess:
     """`outreach-bot run` in a subprocess, its stderr collected as it comes."""
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
         assert process.stdout is not None and process.stderr is not None
-        self._stdout = asyncio.create_task(process.stdout.read())
-        self._stderr = asyncio.create_task(process.stderr.read())
+        self._stdout = asyncio.create_task(_read(process.stdout))
+        self._stderr = asyncio.create_task(_read(process.stderr))
 
     async def until(self, awaitable: Awaitable[T], what: str) -> T:
         """Await `awaitable`, failing at once (with the bot's stderr) if the bot exits first."""

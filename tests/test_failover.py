@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from bot.leadership import APPLICATION_NAME
 from storage.database import create_engine, session_factory
 from storage.models import OutboxMessage
-from tests.conftest import SECRET_KEY, STAFF_CHAT_ID, user
+from tests.conftest import OPERATOR_LOG, SECRET_KEY, STAFF_CHAT_ID, user
 from tests.fake_telegram import FakeTelegram
 from tests.processes import CONSOLE_SCRIPT, PROCESS_TIMEOUT, error_lines, subprocess_env, write_env
 from tests.reporting import Reporter, settled
@@ -43,6 +43,7 @@ class RunProcess:
         assert self.process.stderr is not None
         async for line in self.process.stderr:
             self.lines.append(line.decode("utf-8", "replace").rstrip("\n"))
+            OPERATOR_LOG.append(self.lines[-1])  # for the log scan
             self._new_line.set()
         self._new_line.set()
 

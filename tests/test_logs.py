@@ -4,6 +4,7 @@ and its fields, LOG_LEVEL filters, and neither carries content or identities."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,21 @@ def test_a_wrong_log_setting_is_one_line(tmp_path: Path, variable: str, value: s
         load_settings(env, Settings)
     [problem] = failed.value.problems
     assert problem.startswith(f"{variable}: ")
+
+
+async def test_the_log_scan_after_every_test_would_find_a_leak(bot, tg: FakeTelegram) -> None:
+    """tests/conftest.py scans the log of every test; here it is shown a leak, and a library line
+    that carries a whole update, which the production filter reduces to its wording."""
+    from tests.conftest import OPERATOR_LOG, personal_data_in
+
+    reporter = Reporter(tg, REPORTER)
+    await reporter.file(REPORT_TEXT)
+    assert {str(REPORTER.id), "Qzmaria", "Qzlopez", "qz_maria_handle", REPORT_TEXT} <= tg.personal_data
+    assert personal_data_in(OPERATOR_LOG, tg.personal_data) == []
+
+    logging.getLogger("telegram.ext.Updater").error("Cannot parse %s", {"from": REPORTER.to_dict(), "text": REPORT_TEXT})
+    assert personal_data_in(OPERATOR_LOG, tg.personal_data) == []
+
+    logging.getLogger("bot.delivery").info("a careless line about %s (%d)", REPORTER.first_name, REPORTER.id)
+    assert personal_data_in(OPERATOR_LOG, tg.personal_data) == sorted([str(REPORTER.id), "Qzmaria"])
+    OPERATOR_LOG.pop()  # the scan after this test would fail on it, as it should
