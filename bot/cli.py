@@ -8,6 +8,7 @@ import gc
 import json
 import os
 import secrets
+import ssl
 import sys
 import tempfile
 from datetime import timedelta
@@ -355,6 +356,7 @@ def run_command(args: argparse.Namespace) -> int:
     from bot.application import ALLOWED_UPDATES, build_application, build_services
     from bot.leadership import AlreadyRunning, lead
     from bot.web.server import run_webhook, serve_health_while_polling
+    from storage.database import SchemaFromNewerRelease
 
     settings = _settings(args.env_file)
     webhook = args.webhook or bool(settings.webhook_url)
@@ -389,7 +391,7 @@ def run_command(args: argparse.Namespace) -> int:
         raise Failure([_unreachable(settings, exc)], EXIT_UNAVAILABLE) from None
     except TelegramError as exc:  # e.g. RetryAfter at start-up
         raise Failure([f"Telegram refused to start the bot ({type(exc).__name__}); try again in a minute"], EXIT_UNAVAILABLE) from None
-    except (SQLAlchemyError, OSError) as exc:
+    except (SQLAlchemyError, OSError, SchemaFromNewerRelease) as exc:
         raise _database_failure(settings, exc) from None
     return 0
 
@@ -582,14 +584,28 @@ def _unreachable(settings: Settings, exc: BaseException) -> str:
 
 
 def _database_failure(settings: DatabaseSettings, exc: BaseException) -> Failure:
+    from storage.database import SchemaFromNewerRelease
+
+    if isinstance(exc, SchemaFromNewerRelease):
+        return Failure([f"DATABASE_URL: the database at {settings.database_description} was upgraded by a newer "
+                        f"release of outreach-bot (schema {exc.revision}); run that release or a later one, or "
+                        "restore the backup taken before the upgrade (docs/DEPLOY.md)"], EXIT_CONFIG)  # fmt: skip
     if settings.database_url.startswith("sqlite"):
         hint = "can the bot create and write that file and its folder?"
+    elif _tls_failed(exc):
+        hint = ("TLS to the server failed: does it have ssl = on, and does sslrootcert name the CA that signed its "
+                "certificate, for a host name that matches the URL's (verify-full)?")  # fmt: skip
     else:
         hint = "is the server running and the database created?"
     return Failure(
         [f"DATABASE_URL: cannot open the database at {settings.database_description} ({type(exc).__name__}); {hint}"],
         EXIT_UNAVAILABLE,
     )
+
+
+def _tls_failed(exc: BaseException) -> bool:
+    # asyncpg says so only in words: "rejected SSL upgrade", "root certificate file ... does not exist".
+    return isinstance(exc, ssl.SSLError) or any(words in str(exc) for words in ("SSL", "certificate"))
 
 
 def _engine(settings: DatabaseSettings) -> AsyncEngine:
@@ -650,7 +666,7 @@ async def _with_engine(settings: DatabaseSettings, work: Callable[[AsyncEngine],
 
 
 async def _upgrade(settings: DatabaseSettings) -> None:
-    from storage.database import upgrade_to_head
+    from storage.database import SchemaFromNewerRelease, upgrade_to_head
     from storage.encryption import EncryptionUnavailable
 
     engine = _engine(settings)
@@ -659,7 +675,7 @@ async def _upgrade(settings: DatabaseSettings) -> None:
     except EncryptionUnavailable:
         raise Failure(["SECRET_KEY: is not set; it is needed to encrypt the reports stored before encryption at rest"],
                       EXIT_CONFIG) from None
-    except (SQLAlchemyError, OSError) as exc:
+    except (SQLAlchemyError, OSError, SchemaFromNewerRelease) as exc:
         raise _database_failure(settings, exc) from None
     finally:
         await engine.dispose()

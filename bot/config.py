@@ -27,6 +27,7 @@ _ASYNC_DRIVERS = {
     "postgresql": "postgresql+asyncpg",
 }
 _SUPPORTED_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
+_SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")  # libpq's
 
 
 class ConfigError(Exception):
@@ -304,6 +305,11 @@ def async_database_url(raw: str) -> URL:
         raise ValueError(
             f"uses {url.drivername!r}; use sqlite+aiosqlite:///… or postgresql+asyncpg://…"
         )
+    if (mode := url.query.get("sslmode")) is not None and mode not in _SSL_MODES:
+        raise ValueError(f"sslmode={mode} is not one of {', '.join(_SSL_MODES)}")
+    for file in ("sslrootcert", "sslcert", "sslkey"):
+        if (path := url.query.get(file)) is not None and not Path(path).expanduser().is_file():
+            raise ValueError(f"{file}={path} is not a file the bot can read")
     return url
 
 

@@ -25,8 +25,10 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import NullPool
+
+from storage.database import create_engine
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +87,7 @@ class _AdvisoryLock:
 
     async def _hold(self) -> None:
         # No pool: the connection lives as long as the lock, and ends with it.
-        engine = create_async_engine(
+        engine = create_engine(
             self._database_url, poolclass=NullPool, connect_args={"server_settings": {"application_name": APPLICATION_NAME}}
         )
         connection = await self._take(engine)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -13,10 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def create_engine(database_url: str) -> AsyncEngine:
+# libpq's TLS parameters, as admins write them in PostgreSQL URLs (?sslmode=verify-full&sslrootcert=…).
+# asyncpg understands them only inside a DSN, so they travel as one, beside the URL's other parts.
+LIBPQ_TLS_PARAMETERS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl", "sslpassword")
+
+
+def create_engine(database_url: str, **options: Any) -> AsyncEngine:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        tls = {name: url.query[name] for name in LIBPQ_TLS_PARAMETERS if name in url.query}
+        connect_args = options.pop("connect_args", {})
+        if tls:
+            connect_args["dsn"] = "postgresql://?" + urlencode(tls)
+        return create_async_engine(
+            url.difference_update_query(tls), pool_pre_ping=True, connect_args=connect_args, **options
+        )
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url)
@@ -56,7 +71,19 @@ async def upgrade_to_head(engine: AsyncEngine) -> None:
             await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+class SchemaFromNewerRelease(Exception):
+    """The database was migrated by a newer release; this one does not know its schema."""
+
+    def __init__(self, revision: str) -> None:
+        super().__init__(revision)
+        self.revision = revision
+
+
 def _upgrade(connection: Connection) -> None:
     config = alembic_config()
+    current = MigrationContext.configure(connection).get_current_revision()
+    known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    if current is not None and current not in known:
+        raise SchemaFromNewerRelease(current)
     config.attributes["connection"] = connection
     command.upgrade(config, "head")

@@ -485,6 +485,20 @@ async def test_run_without_telegram_exits_1(start_run) -> None:
     assert stderr.splitlines()[-1] == "error: cannot reach Telegram at http://127.0.0.1:1/bot (NetworkError)", stderr
 
 
+async def test_run_of_an_older_release_on_a_newer_schema_exits_2_in_one_line(tmp_path: Path, start_run) -> None:
+    env_file = write_env(tmp_path / ".env", valid_config(tmp_path))
+    assert await asyncio.to_thread(main, ["--env-file", str(env_file), "db", "upgrade"]) == 0
+    with sqlite3.connect(tmp_path / "data" / "outreach.db") as connection:  # as a later release leaves it
+        connection.execute("UPDATE alembic_version SET version_num = '0042_from_the_future'")
+    bot: BotProcess = await start_run()
+
+    assert await bot.exit_code() == 2
+    stderr = await bot.stderr()
+    assert "Traceback" not in stderr
+    assert stderr.splitlines()[-1].startswith("error: DATABASE_URL: the database at "), stderr
+    assert "was upgraded by a newer release of outreach-bot (schema 0042_from_the_future)" in stderr
+
+
 @pytest.mark.parametrize("problem", ["rejected-token", "telegram-unreachable"])
 async def test_run_failing_at_start_prints_no_traceback_and_no_token(
     tg: FakeTelegram, start_run, problem: str
