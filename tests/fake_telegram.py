@@ -48,6 +48,7 @@ _COMMAND_RE = re.compile(r"/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?")
 _IDENTITY_FIELDS = ("first_name", "last_name", "username", "phone_number")
 _CONTENT_FIELDS = ("text", "caption", "address", "data")
 _SHORTEST_CONTENT = 12
+_SHORTEST_ID = 10_000  # a test's user 1 cannot be told from "report=1"; real ids are far longer
 _MEDIA_METHODS = {
     "sendPhoto": "photo",
     "sendDocument": "document",
@@ -368,7 +369,7 @@ class FakeTelegram:
                 self.personal_data.add(item.strip())
             elif key in _CONTENT_FIELDS and isinstance(item, str) and len(item.strip()) >= _SHORTEST_CONTENT:
                 self.personal_data.add(item.strip())
-            elif key in ("id", "user_id") and isinstance(item, int) and item > 0 and item != self.bot_id:
+            elif key in ("id", "user_id") and isinstance(item, int) and item >= _SHORTEST_ID and item != self.bot_id:
                 self.personal_data.add(str(item))  # users and private chats; groups are negative
             elif not (key == "message" and "data" in value):  # a callback query's message is the bot's
                 self._note_personal_data(item)
