@@ -20,6 +20,8 @@ from bot.delivery import DeliveryLoop
 from bot.i18n import I18n, active_locale, telegram_language_code
 from bot.limits import Limits
 from bot.menus import COMMUNITY_COMMANDS, STAFF_COMMANDS, bot_commands
+from bot.outreach.profile import AgencyProfile, load_profile
+from bot.outreach.texts import ProfileTexts
 from bot.retention import PURGE_EVERY, Retention, purge
 from bot.staff_chat import StaffChat
 from bot.translation import Translator
@@ -39,9 +41,11 @@ from handlers import (
     mydata,
     privacy,
     report,
+    resources,
     staff,
     start,
     status,
+    transparency,
 )
 from storage.database import create_engine, session_factory, upgrade_to_head
 from storage.encryption import bind_cipher
@@ -62,11 +66,17 @@ CONNECTIONS = 4
 POOL_TIMEOUT_SECONDS = 30.0
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, profile: AgencyProfile | None = None) -> Services:
+    """`profile` defaults to AGENCY_PROFILE's (ProfileError when it is wrong); what it says of
+    categories and time zone is what the whole bot goes by."""
+    profile = profile or load_profile(settings)
+    settings = profile.applied_to(settings)
     engine = create_engine(settings.database_url)
     bind_cipher(engine, ColumnKeys(settings.secret_key))
     return Services(
         settings=settings,
+        profile=profile,
+        profile_texts=ProfileTexts(profile),
         i18n=I18n(settings.default_locale),
         keys=Keys(settings.secret_key),
         engine=engine,
@@ -128,6 +138,8 @@ def build_application(services: Services, *, webhook: bool = False) -> Applicati
             *start.handlers(),
             *language.handlers(),
             *privacy.handlers(),
+            *resources.handlers(),
+            *transparency.handlers(),
             *mydata.handlers(),
             *help.handlers(services.staff_chat.filter),
             *conversations,

@@ -35,6 +35,8 @@ from bot.config import (
 from bot.crypto import Keys, new_secret_key
 from bot.i18n import CatalogError, I18n, available_locales
 from bot.logs import configure_logging
+from bot.outreach.profile import EXAMPLE as EXAMPLE_PROFILE
+from bot.outreach.profile import AgencyProfile, ProfileError, load_profile
 from bot.translation import TranslationUnavailable, Translator, language_code
 
 if TYPE_CHECKING:
@@ -57,6 +59,7 @@ EXIT_UNAVAILABLE = 1
 ARGOS_PACKAGE_INDEX = "https://raw.githubusercontent.com/argosopentech/argospm-index/main/index.json"
 CHECK_SENTENCE = "Someone is selling drugs near the school every evening. Please send a patrol."
 
+PROFILE_NAME = "agency.toml"  # beside the .env, where `init` writes it
 ENV_TEMPLATE = """\
 # outreach-bot configuration. Every variable is explained in the README.
 # Keep this file private: SECRET_KEY protects the pseudonyms of everyone who uses the bot.
@@ -64,9 +67,8 @@ TELEGRAM_BOT_TOKEN={token}
 STAFF_CHAT_ID={staff_chat_id}
 SECRET_KEY={secret_key}
 # DATABASE_URL=sqlite+aiosqlite:///./data/outreach.db
-# AGENCY_NAME=Springfield Police Department
-# AGENCY_CONTACT=community liaison office, 555-0100
-# EMERGENCY_NUMBER=911
+# Who the agency is, its numbers, oversight, resources and categories: edit agency.toml.
+AGENCY_PROFILE={profile}
 # DEFAULT_LOCALE=en
 # OFFICER_LOCALE=en
 # RETENTION_DAYS=90
@@ -199,21 +201,26 @@ def init_command(args: argparse.Namespace) -> int:
         env_file.write_text("\n".join([*kept, f"SECRET_KEY={new_secret_key()}"]) + "\n", encoding="utf-8")
         print(f"Added a new SECRET_KEY to {env_file}.")
         return 0
+    profile = env_file.parent / PROFILE_NAME
     text = ENV_TEMPLATE.format(
         token=args.token, staff_chat_id=args.staff_chat_id, secret_key=new_secret_key(),
-        webhook_secret=secrets.token_urlsafe(32),
+        webhook_secret=secrets.token_urlsafe(32), profile=PROFILE_NAME,
     )
     # Created private from the first byte, not chmod-ed afterwards.
     fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(text)
     print(f"Wrote {env_file} (readable by you only). Fill in what is empty, then run `outreach-bot check-config`.")
+    if not profile.exists():
+        profile.write_text(EXAMPLE_PROFILE.read_text(encoding="utf-8"), encoding="utf-8")
+        print(f"Wrote {profile}, an example agency profile: make it describe your agency.")
     return 0
 
 
 def check_config_command(args: argparse.Namespace) -> int:
     settings = _settings(args.env_file)
     _i18n(settings)
+    _profile(settings)
     asyncio.run(_check_services(settings, telegram=not args.offline))
     print("The configuration is valid.")
     return 0
@@ -332,7 +339,7 @@ def audit_export_command(args: argparse.Namespace) -> int:
 
 
 def purge_command(args: argparse.Namespace) -> int:
-    from bot.retention import Retention, purge
+    from bot.retention import FACTS_KEPT_DAYS, Retention, purge
     from storage.database import session_factory
     from storage.unit_of_work import UnitOfWork
 
@@ -349,6 +356,7 @@ def purge_command(args: argparse.Namespace) -> int:
     print(f"    {purged.attachments} attachment(s), {purged.messages} dialog message(s) and {purged.links_of_reports} reporter link(s)")
     print(f"  {purged.links_after_closure} reporter link(s) of reports closed more than {retention.link_grace_days} day(s) ago (LINK_GRACE_DAYS)")
     print(f"  {purged.update_ids} update id(s) older than a day, kept only to answer each update once")
+    print(f"  {purged.facts} report fact(s) received more than {FACTS_KEPT_DAYS} days ago, the counts behind /transparency")
     return 0
 
 
@@ -366,7 +374,7 @@ def run_command(args: argparse.Namespace) -> int:
                       level=settings.log_level, json_lines=settings.log_format == "json")  # fmt: skip
     _i18n(settings)
     try:
-        application = build_application(build_services(settings), webhook=webhook)
+        application = build_application(build_services(settings, _profile(settings)), webhook=webhook)
         # What start-up built (catalogs, CLDR data, handlers, metadata) lives as long as the
         # process. Frozen, it is left out of the garbage collector's full passes, which would
         # otherwise walk ~170,000 objects (~65 ms) each time, a stall for everybody
@@ -555,6 +563,13 @@ def _settings(env_file: Path, kind: type[SettingsKind] = Settings) -> SettingsKi
     try:
         return load_settings(env_file, kind)
     except ConfigError as exc:
+        raise Failure(exc.problems, EXIT_CONFIG) from None
+
+
+def _profile(settings: Settings) -> AgencyProfile:
+    try:
+        return load_profile(settings)
+    except ProfileError as exc:
         raise Failure(exc.problems, EXIT_CONFIG) from None
 
 

@@ -125,6 +125,7 @@ class Settings(RetentionSettings, TranslationSettings):
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     secret_key: str = Field(repr=False)
     default_locale: str = "en"
+    agency_profile: str = ""  # a TOML file (bot/outreach/profile.py); it wins over the settings below
     agency_name: str = ""
     agency_contact: str = ""
     emergency_number: str = "911"

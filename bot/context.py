@@ -18,8 +18,10 @@ from bot.config import Settings
 from bot.crypto import Keys
 from bot.downloads import FileDownloader
 from bot.expiring import ExpiringMap
-from bot.i18n import I18n
+from bot.i18n import I18n, current_locale
 from bot.limits import Limits
+from bot.outreach.profile import AgencyProfile, Localized
+from bot.outreach.texts import ProfileTexts
 from bot.preferences import SavedLocales
 from bot.reports import Drafts
 from bot.staff_chat import StaffChat
@@ -39,6 +41,8 @@ class Services:
     """Everything a handler may need, built once by bot.application."""
 
     settings: Settings
+    profile: AgencyProfile
+    profile_texts: ProfileTexts  # the profile's free text in each reader's language
     i18n: I18n
     keys: Keys
     engine: AsyncEngine
@@ -100,6 +104,14 @@ class BotContext(CallbackContext[ExtBot[None], dict, dict, BotData]):
     @property
     def settings(self) -> Settings:
         return self.services.settings
+
+    @property
+    def profile(self) -> AgencyProfile:
+        return self.services.profile
+
+    def shown(self, text: Localized) -> str:
+        """The agency's `text` for this update's reader (bot/outreach/texts.py)."""
+        return self.services.profile_texts.show(text, current_locale())
 
     @property
     def i18n(self) -> I18n:

@@ -73,6 +73,10 @@ class Keys:
         """Binds an "Answer" button to one report and one person, so a forged one is refused."""
         return self._hmac(f"answer:{report_id}:{telegram_user_id}")[:16]
 
+    def feedback_token(self, report_id: int, telegram_user_id: int) -> str:
+        """Binds the "Did you feel heard?" buttons to one closed report and its reporter."""
+        return self._hmac(f"feedback:{report_id}:{telegram_user_id}")[:16]
+
     def audit_hash(self, content: bytes) -> str:
         """The hash of an audit event (bot.audit). Keyed, so that someone who can write to the
         database but lacks SECRET_KEY cannot give an edited event a hash that verifies."""

@@ -47,7 +47,7 @@ from bot.cards import (
 )
 from bot.context import Services
 from bot.i18n import _, active_locale
-from storage.models import OutboxKind, OutboxMessage, Report, ReportStatus
+from storage.models import Feedback, OutboxKind, OutboxMessage, Report, ReportStatus
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -371,12 +371,21 @@ class DeliveryLoop(WakeableLoop):
         if sealed is None:  # they asked us to forget the link
             return Plan()
         chat_id = self._services.keys.unseal_chat(sealed, report.id)
+        markup = None
         with active_locale(self._services.i18n.get(report.language)):
             if message.payload.get("status", "") == ReportStatus.ACKNOWLEDGED:
                 text = _("Officers have read your report #{number} and are looking at it.", number=str(report.id))
             else:
-                text = _("Officers have closed your report #{number}. Thank you for telling us.", number=str(report.id))
-        return Plan(chat_id, [partial(self._bot.send_message, chat_id, text)])
+                text = "\n\n".join([
+                    _("Officers have closed your report #{number}. Thank you for telling us.", number=str(report.id)),
+                    _("One question, if you like: did you feel heard? Your answer is counted without your name."),
+                ])  # fmt: skip
+                token = self._services.keys.feedback_token(report.id, chat_id)  # a private chat's id is its person's
+                markup = InlineKeyboardMarkup([[
+                    InlineKeyboardButton(label, callback_data=f"fb:{report.id}:{answer}:{token}")
+                    for label, answer in ((_("Yes"), Feedback.YES), (_("Partly"), Feedback.PARTLY), (_("No"), Feedback.NO))
+                ]])  # fmt: skip
+        return Plan(chat_id, [partial(self._bot.send_message, chat_id, text, reply_markup=markup)])
 
     async def _translation_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
         if report.staff_message_id is None:

@@ -12,6 +12,8 @@ COMMUNITY_COMMANDS = (
     ("report", N_("Send an anonymous report")),
     ("status", N_("Check a report with its receipt code")),
     ("privacy", N_("How your privacy is protected")),
+    ("resources", N_("Liaison officers, meetings and useful links")),
+    ("transparency", N_("What happened with the community's reports")),
     ("mydata", N_("What this bot keeps about you")),
     ("language", N_("Change the language")),
     ("help", N_("List of commands")),
@@ -40,7 +42,10 @@ def main_menu() -> InlineKeyboardMarkup:
                     InlineKeyboardButton(_("Privacy"), callback_data="menu:privacy"),
                     InlineKeyboardButton(_("Language"), callback_data="menu:language"),
                 ],
-                [InlineKeyboardButton(_("Help"), callback_data="menu:help")],
+                [
+                    InlineKeyboardButton(_("Resources"), callback_data="menu:resources"),
+                    InlineKeyboardButton(_("Help"), callback_data="menu:help"),
+                ],
             ]
         )
     return menu

@@ -14,10 +14,12 @@ from bot.crypto import Keys, new_receipt_code
 from bot.telegram_text import utf16_len
 from storage.models import (
     Attachment,
+    Feedback,
     MessageAuthor,
     OutboxKind,
     OutboxMessage,
     Report,
+    ReportFact,
     ReportMessage,
     ReportStatus,
     TranslationStatus,
@@ -137,6 +139,8 @@ async def submit(
             ],
         )
     )
+    uow.facts.add(ReportFact(report_number=report.id, received_on=report.received_at.date(), category=report.category,
+                             language=language, status=ReportStatus.NEW))  # fmt: skip
     priority = 0 if urgent else 1
     uow.outbox.add(OutboxMessage(kind=OutboxKind.CARD, report_id=report.id, priority=priority, payload={}))
     if text_is_separate(report.body, report.place, report.occurred):
@@ -170,12 +174,26 @@ async def change_status(uow: UnitOfWork, report: Report, status: ReportStatus, o
         return False
     report.status = status
     report.status_changed_at = datetime.now(UTC)
+    if (fact := await uow.facts.of_report(report.id)) is not None:  # none for reports purged of it
+        fact.status = status
+        if status != ReportStatus.SPAM and fact.acknowledged_after_seconds is None:
+            fact.acknowledged_after_seconds = int((report.status_changed_at - report.received_at).total_seconds())
     uow.outbox.add(OutboxMessage(kind=OutboxKind.CARD_UPDATE, report_id=report.id, priority=1, payload={}))
     if status in NOTIFY_ON and await uow.reporter_links.sealed_chat(report.id):
         uow.outbox.add(
             OutboxMessage(kind=OutboxKind.REPORTER_NOTICE, report_id=report.id, priority=1, payload={"status": status})
         )
     await uow.audit.append(status, report_id=report.id, officer_id=officer_id, officer_name=officer_name)
+    await uow.commit()
+    return True
+
+
+async def record_feedback(uow: UnitOfWork, report_number: int, feedback: Feedback) -> bool:
+    """The reporter's answer to "Did you feel heard?"; only the first counts. False if there was one."""
+    fact = await uow.facts.of_report(report_number)
+    if fact is None or fact.feedback is not None:
+        return False
+    fact.feedback = feedback
     await uow.commit()
     return True
 

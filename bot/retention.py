@@ -5,6 +5,8 @@
 - The reporter link of a report closed (or marked spam) more than LINK_GRACE_DAYS ago goes, so a
   closed report can no longer reach its reporter.
 - Update ids recorded to answer each update once go after a day, the longest Telegram keeps one.
+- Report facts (counts for /transparency and /stats: day, category, language, status, no content
+  and no reporter) go after FACTS_KEPT_DAYS, once the twelve months /transparency shows are past.
 
 Drafts are not here: they live in memory only and go after DRAFT_TIMEOUT_MINUTES. The bot runs
 this daily (bot.application), and `outreach-bot purge` on demand. Each batch is its own short
@@ -17,7 +19,7 @@ import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from storage.repositories import CLOSED_STATUSES, HeldLink
 from storage.unit_of_work import UnitOfWork
@@ -26,6 +28,7 @@ BATCH = 500  # reports or links per transaction
 PURGE_EVERY = timedelta(days=1)
 # Telegram offers an update for at most a day; an id older than this cannot come again.
 UPDATE_IDS_KEPT = timedelta(days=1)
+FACTS_KEPT_DAYS = 400  # twelve whole months before the current one, and a little more
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class Purged:
     links_of_reports: int = 0  # deleted with their reports
     links_after_closure: int = 0
     update_ids: int = 0
+    facts: int = 0
 
     def __add__(self, other: Purged) -> Purged:
         return Purged(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other), strict=True)))
@@ -77,6 +81,7 @@ async def purge(
     purged = await _purge_reports(unit_of_work, retention.reports_received_before(now), dry_run)
     purged += await _purge_closed_links(unit_of_work, retention, now, dry_run)
     purged += await _purge_update_ids(unit_of_work, now - UPDATE_IDS_KEPT, dry_run)
+    purged += await _purge_facts(unit_of_work, (now - timedelta(days=FACTS_KEPT_DAYS)).date(), dry_run)
     if not dry_run:
         # Every run, even one that found nothing: the audit log shows that retention is enforced.
         async with unit_of_work() as uow:
@@ -127,3 +132,10 @@ async def _purge_update_ids(unit_of_work: Callable[[], UnitOfWork], cutoff: date
         deleted = await uow.processed_updates.delete_before(cutoff)
         await uow.commit()
     return Purged(update_ids=deleted)
+
+
+async def _purge_facts(unit_of_work: Callable[[], UnitOfWork], first_kept: date, dry_run: bool) -> Purged:
+    async with unit_of_work() as uow:
+        deleted = await uow.facts.delete_received_before(first_kept, dry_run=dry_run)
+        await uow.commit()
+    return Purged(facts=deleted)

@@ -47,6 +47,7 @@ class TranslationJobs(WakeableLoop):
         super().__init__("translation_jobs", services.translation_wakeup, IDLE_SECONDS)
         self._services, self._translator = services, translator
         self._last_failure: str | None = None
+        self._profile_translated = False
         # Claimed, not yet recorded: released if the work fails (the database, say), not left until the claim ends.
         self._unfinished: dict[type[Report | ReportMessage], set[int]] = {Report: set(), ReportMessage: set()}
 
@@ -60,6 +61,9 @@ class TranslationJobs(WakeableLoop):
     async def work(self) -> float:
         while await self.run_once():
             pass
+        if not self._profile_translated:  # once, after the reports waiting at start
+            await self._services.profile_texts.translate_missing(self._translator, list(self._services.i18n.locales))
+            self._profile_translated = True
         return IDLE_SECONDS
 
     async def stop(self) -> None:

@@ -11,24 +11,37 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.context import BotContext
 from bot.i18n import _, ngettext
+from bot.outreach.texts import emergency_lines
+from bot.retention import FACTS_KEPT_DAYS
 
 
 def privacy_text(context: BotContext) -> str:
-    settings = context.settings
+    settings, profile = context.settings, context.profile
+    agency = context.shown(profile.name)
     readers = (
-        _(
-            "Only officers of {agency} read reports, in a private staff group. They do not see who you are.",
-            agency=settings.agency_name,
-        )
-        if settings.agency_name
+        _("Only officers of {agency} read reports, in a private staff group. They do not see who you are.", agency=agency)
+        if agency
         else _("Only police officers read reports, in a private staff group. They do not see who you are.")
     )
+    if profile.immigration_statement:
+        immigration = context.shown(profile.immigration_statement)
+    elif agency:
+        immigration = _("We never ask about immigration status, and {agency} does not share reports for "
+                        "immigration enforcement.", agency=agency)  # fmt: skip
+    else:
+        immigration = _("We never ask about immigration status, and the police do not share reports for "
+                        "immigration enforcement.")  # fmt: skip
     questions = (
         # NOTE: {contact} is how to reach the agency, e.g. a phone number or an email address.
-        _("Questions about this service? Contact {contact}.", contact=settings.agency_contact)
-        if settings.agency_contact
+        _("Questions about this service? Contact {contact}.", contact=context.shown(profile.privacy_contact))
+        if profile.privacy_contact
         else _("Questions about this service? Call your local police on their non-emergency number.")
     )
+    oversight = profile.oversight and _(
+        # NOTE: {oversight} is the body that oversees the police, e.g. "Civilian Police Review Board".
+        "The police are overseen by {oversight}. To complain about officers or this service, contact them: {contact}.",
+        oversight=context.shown(profile.oversight.name), contact=profile.oversight.contact,
+    )  # fmt: skip
     return "\n\n".join(
         [
             _("How we protect your privacy"),
@@ -56,17 +69,26 @@ def privacy_text(context: BotContext) -> str:
                 "Reports are deleted after {n} days.",
                 settings.retention_days,
             ),
+            ngettext(
+                "For /transparency we keep, for {n} day, each report's day, category, language and status, "
+                "never what it said or who sent it.",
+                "For /transparency we keep, for {n} days, each report's day, category, language and status, "
+                "never what it said or who sent it.",
+                FACTS_KEPT_DAYS,
+            ),
             _(
                 "Officers also receive each report as a message in their Telegram group. "
                 "This bot does not delete those messages; the group's own settings decide how long they stay."
             ),
             readers,
             _("Telegram itself knows that your account writes to this bot, and what you send. We cannot change that."),
-            _("We never ask about immigration status. You never have to give your name."),
+            immigration,
+            _("You never have to give your name."),
             _("Our records show only what happened in the bot, never your messages or who you are."),
             _("Send /mydata to see what we keep about you, and /forget to delete it."),
             questions,
-            _("In an emergency call {number}.", number=settings.emergency_number),
+            *([oversight] if oversight else []),
+            emergency_lines(profile),
         ]
     )
 

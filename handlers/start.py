@@ -8,13 +8,13 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 from bot.context import BotContext
 from bot.i18n import _
 from bot.menus import main_menu
+from bot.outreach.texts import emergency_lines
 
 
 def greeting(context: BotContext) -> str:
-    settings = context.settings
-    if settings.agency_name:
+    if agency := context.shown(context.profile.name):
         # NOTE: {agency} is the police department's name, e.g. "Springfield Police Department".
-        welcome = _("Welcome! This is the community safety line of {agency}.", agency=settings.agency_name)
+        welcome = _("Welcome! This is the community safety line of {agency}.", agency=agency)
     else:
         welcome = _("Welcome! This is the community safety line of your local police.")
     return "\n\n".join(
@@ -22,8 +22,7 @@ def greeting(context: BotContext) -> str:
             welcome,
             _("Here you can tell the police about crimes and safety problems, in your own language."),
             _("You do not have to give your name. Reports can be anonymous."),
-            # NOTE: {number} is the local emergency phone number, e.g. 911 or 112.
-            _("In an emergency call {number}.", number=settings.emergency_number),
+            emergency_lines(context.profile),
         ]
     )
 

@@ -7,13 +7,14 @@ encrypted link they opted into; officers are staff, not anonymous, and are named
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -274,3 +275,30 @@ class ProcessedUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Feedback(StrEnum):
+    """A reporter's answer to "Did you feel heard?" after their report was closed."""
+
+    YES = "yes"
+    PARTLY = "partly"
+    NO = "no"
+
+
+class ReportFact(Base):
+    """What /transparency and /stats count about one report: never its content, its reporter or
+    its exact time. It outlives the report (retention keeps it for FACTS_KEPT_DAYS), so the
+    number is a plain column, not a key."""
+
+    __tablename__ = "report_facts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_number: Mapped[int] = mapped_column(Integer, unique=True)
+    received_on: Mapped[date] = mapped_column(Date, index=True)  # the UTC day, no time
+    category: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    # From receipt to the first officer who acknowledged or closed it; None until then, and for spam.
+    acknowledged_after_seconds: Mapped[int | None] = mapped_column(Integer)
+    feedback: Mapped[str | None] = mapped_column(String(8))
+

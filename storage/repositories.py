@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,7 @@ from storage.models import (
     ProcessedUpdate,
     Report,
     ReporterLink,
+    ReportFact,
     ReportMessage,
     ReportStatus,
     TranslationStatus,
@@ -462,3 +463,40 @@ class RetentionRepository:
             )
         )
         return list(await self._session.scalars(query.order_by(ReporterLink.report_id).limit(limit)))
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One report as /transparency and /stats count it (storage.models.ReportFact)."""
+
+    received_on: date
+    category: str
+    language: str
+    status: str
+    acknowledged_after_seconds: int | None
+    feedback: str | None
+
+
+class FactRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add(self, fact: ReportFact) -> None:
+        self._session.add(fact)
+
+    async def of_report(self, report_number: int) -> ReportFact | None:
+        return await self._session.scalar(select(ReportFact).where(ReportFact.report_number == report_number))
+
+    async def received_since(self, first_day: date) -> list[Fact]:
+        query = select(
+            ReportFact.received_on, ReportFact.category, ReportFact.language, ReportFact.status,
+            ReportFact.acknowledged_after_seconds, ReportFact.feedback,
+        ).where(ReportFact.received_on >= first_day).order_by(ReportFact.received_on)  # fmt: skip
+        return [Fact(*row) for row in await self._session.execute(query)]
+
+    async def delete_received_before(self, first_day: date, *, dry_run: bool) -> int:
+        where = ReportFact.received_on < first_day
+        if dry_run:
+            return await self._session.scalar(select(func.count()).select_from(ReportFact).where(where)) or 0
+        return (await self._session.execute(delete(ReportFact).where(where))).rowcount or 0
+

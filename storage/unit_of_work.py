@@ -27,6 +27,7 @@ from storage.repositories import (
     AuditRepository,
     BlockedSenderRepository,
     ClaimRepository,
+    FactRepository,
     MessageRepository,
     OutboxRepository,
     PreferenceRepository,
@@ -141,6 +142,10 @@ class UnitOfWork:
     @cached_property
     def reports(self) -> ReportRepository:
         return ReportRepository(self._session)
+
+    @cached_property
+    def facts(self) -> FactRepository:
+        return FactRepository(self._session)
 
     @cached_property
     def reporter_links(self) -> ReporterLinkRepository:

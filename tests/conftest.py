@@ -179,7 +179,8 @@ def no_personal_data_in_the_log() -> Iterator[None]:
             logging.getLogger(name).setLevel(level)
     personal_data = {SECRET_KEY}.union(*(server.personal_data for server in FakeTelegram.created))
     leaked = personal_data_in(OPERATOR_LOG, personal_data)
-    assert not leaked, f"the log holds personal data: {leaked}"
+    where = [line for line in OPERATOR_LOG if any(value in line for value in leaked)][:3]
+    assert not leaked, f"the log holds personal data: {leaked}, e.g. in {where}"
 
 
 # --- the bot over a fake Bot API -----------------------------------------------------------

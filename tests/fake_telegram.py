@@ -367,7 +367,8 @@ class FakeTelegram:
         for key, item in value.items():
             if key in _IDENTITY_FIELDS and isinstance(item, str) and len(item.strip()) >= 3:
                 self.personal_data.add(item.strip())
-            elif key in _CONTENT_FIELDS and isinstance(item, str) and len(item.strip()) >= _SHORTEST_CONTENT:
+            elif (key in _CONTENT_FIELDS and isinstance(item, str) and len(item.strip()) >= _SHORTEST_CONTENT
+                  and not _COMMAND_RE.fullmatch(item.strip())):  # a bare /command says nothing of anyone
                 self.personal_data.add(item.strip())
             elif key in ("id", "user_id") and isinstance(item, int) and item >= _SHORTEST_ID and item != self.bot_id:
                 self.personal_data.add(str(item))  # users and private chats; groups are negative

@@ -35,7 +35,7 @@ async def test_start_greets_in_the_clients_language(bot: RunningBot, language_co
     text = reply.params["text"]
     for fragment in expected:
         assert fragment in text
-    assert set(buttons(reply.result)) == {"menu:report", "menu:status", "menu:privacy", "menu:language", "menu:help"}
+    assert set(buttons(reply.result)) == {"menu:report", "menu:status", "menu:privacy", "menu:language", "menu:resources", "menu:help"}
 
 
 @pytest.mark.parametrize("locale", available_locales())
@@ -145,7 +145,7 @@ async def test_help_lists_commands_in_the_persons_language(bot: RunningBot, lang
     text = (await bot.say(user(language_code=language_code), "/help")).params["text"]
     assert text.startswith(heading)
     assert line in text
-    assert text.count("\n/") == 7  # seven commands, one per line
+    assert text.count("\n/") == 9  # nine commands, one per line
 
 
 @pytest.mark.parametrize(

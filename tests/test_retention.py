@@ -18,18 +18,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.cli import main
 from bot.crypto import ColumnKeys, Keys
-from bot.retention import Purged
+from bot.retention import FACTS_KEPT_DAYS, Purged
 from storage.database import create_engine, session_factory, upgrade_to_head
 from storage.encryption import bind_cipher
 from storage.key_rotation import refresh_generation
-from storage.models import Attachment, AuditEvent, ProcessedUpdate, Report, ReporterLink, ReportMessage
+from storage.models import Attachment, AuditEvent, ProcessedUpdate, Report, ReporterLink, ReportFact, ReportMessage
 from storage.unit_of_work import UnitOfWork
 from tests.conftest import SECRET_KEY, start_bot
 from tests.fake_telegram import FakeTelegram
 
 RETENTION_DAYS, LINK_GRACE_DAYS = 30, 7
 # Of the reports seeded below, what retention deletes.
-EXPECTED = Purged(reports=2, attachments=1, messages=2, links_of_reports=2, links_after_closure=2, update_ids=1)
+EXPECTED = Purged(reports=2, attachments=1, messages=2, links_of_reports=2, links_after_closure=2, update_ids=1, facts=1)
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,9 @@ async def seed(sessions: async_sessionmaker[AsyncSession], now: datetime) -> Non
         session.add_all(
             [ProcessedUpdate(update_id=update_id, processed_at=now - timedelta(hours=hours_ago))
              for update_id, hours_ago in ((1, 25), (2, 1))]
+            # Facts outlive their reports, to FACTS_KEPT_DAYS: report 1's goes, report 5's stays.
+            + [ReportFact(report_number=number, received_on=(now - timedelta(days=days_ago)).date(), category="crime",
+                          language="en", status="new") for number, days_ago in ((-1, FACTS_KEPT_DAYS + 1), (5, 40))]
         )  # fmt: skip
 
 
@@ -85,6 +88,7 @@ async def snapshot(sessions: async_sessionmaker[AsyncSession]) -> dict[str, list
             "messages of": list(await session.scalars(select(ReportMessage.report_id).order_by(ReportMessage.id))),
             "attachments of": list(await session.scalars(select(Attachment.report_id))),
             "update ids": list(await session.scalars(select(ProcessedUpdate.update_id).order_by(ProcessedUpdate.update_id))),
+            "facts of": list(await session.scalars(select(ReportFact.report_number).order_by(ReportFact.report_number))),
         }
 
 
@@ -94,6 +98,7 @@ AFTER_PURGE = {
     "messages of": [2],
     "attachments of": [],
     "update ids": [2],
+    "facts of": [5],
 }
 
 
@@ -158,6 +163,7 @@ async def test_purge_dry_run_counts_what_would_go_and_changes_nothing(
         "    1 attachment(s), 2 dialog message(s) and 2 reporter link(s)",
         "  2 reporter link(s) of reports closed more than 7 day(s) ago (LINK_GRACE_DAYS)",
         "  1 update id(s) older than a day, kept only to answer each update once",
+        "  1 report fact(s) received more than 400 days ago, the counts behind /transparency",
     ]
 
     assert await asyncio.to_thread(main, ["--env-file", str(env), "purge"]) == 0
