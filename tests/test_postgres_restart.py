@@ -40,6 +40,16 @@ async def terminate_the_bots_connections(admin: asyncpg.Connection) -> int:
     )
 
 
+async def cut_the_connection_waiting_on_a_lock(admin: asyncpg.Connection) -> None:
+    """Once one of the bot's connections waits on a lock the test holds, cut every one of them."""
+    async with asyncio.timeout(10):
+        while not await admin.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ):
+            await asyncio.sleep(0.02)
+    assert await terminate_the_bots_connections(admin) >= 1
+
+
 class PatientReporter(Reporter):
     """A reporter who, told to try again, does the same again; counts how often that was."""
 
@@ -110,12 +120,7 @@ async def test_a_report_whose_commit_is_cut_off_gets_try_again_and_the_next_send
     await admin.execute("LOCK TABLE reports IN ACCESS EXCLUSIVE MODE")
     after = tg.mark()
     tg.press_button(reporter.person, review.result, "report:send")
-    async with asyncio.timeout(10):
-        while not await admin.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        ):
-            await asyncio.sleep(0.02)
-    assert await terminate_the_bots_connections(admin) >= 1
+    await cut_the_connection_waiting_on_a_lock(admin)
     await locking.rollback()
 
     answer = await tg.wait_for_reply(reporter.person.id, after=after)
@@ -147,12 +152,7 @@ async def test_a_card_telegram_took_is_not_sent_again_when_its_record_is_cut_off
     await admin.execute("LOCK TABLE reports IN EXCLUSIVE MODE")  # reads go on; the record waits
 
     await tg.wait_for("sendMessage", lambda c: not c.failed and c.params["chat_id"] == STAFF_CHAT_ID, after=after)
-    async with asyncio.timeout(10):
-        while not await admin.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        ):
-            await asyncio.sleep(0.02)
-    assert await terminate_the_bots_connections(admin) >= 1
+    await cut_the_connection_waiting_on_a_lock(admin)
     await locking.rollback()
 
     [stored] = await settled(bot.services.sessions, OutboxMessage, lambda found: found and found[0].done_at, 15)
