@@ -39,11 +39,13 @@ from handlers import (
     language,
     limits,
     mydata,
+    partners,
     privacy,
     report,
     resources,
     staff,
     start,
+    stats,
     status,
     transparency,
 )
@@ -144,6 +146,8 @@ def build_application(services: Services, *, webhook: bool = False) -> Applicati
             *help.handlers(services.staff_chat.filter),
             *conversations,
             *staff.handlers(),
+            *stats.handlers(),
+            *partners.handlers(),
             *fallback.handlers(),
         ]
     )

@@ -62,6 +62,7 @@ class CardFields:
     status: str | None = None
     changed_by: str | None = None
     sender_blocked_by: str | None = None  # the officer; never anything about the sender
+    organisation: str | None = None  # filed by a partner of it, as a partner: not anonymous
 
     @classmethod
     def of_report(cls, report: Report, latest: AuditEvent | None, block: BlockedSender | None = None) -> CardFields:
@@ -71,7 +72,7 @@ class CardFields:
             attachments=len(report.attachments), number=report.id, urgent=report.urgent,
             language=report.language, received_at=report.received_at, status=report.status,
             changed_by=latest.officer_name if latest else None,
-            sender_blocked_by=block.officer_name if block else None,
+            sender_blocked_by=block.officer_name if block else None, organisation=report.partner_organisation,
         )  # fmt: skip
 
     @classmethod
@@ -81,6 +82,7 @@ class CardFields:
             latitude=draft.latitude, longitude=draft.longitude, location_exact=draft.location_exact,
             occurred=draft.occurred, attachments=len(draft.attachments),
             files_with_metadata=sum(1 for a in draft.attachments if a.kind == "document" and not a.metadata_removed),
+            organisation=draft.partner_organisation,
         )  # fmt: skip
 
 
@@ -105,6 +107,11 @@ def render(card: CardFields, zone: ZoneInfo) -> str:
             # NOTE: {status} is e.g. "Acknowledged"; {officer} the officer's name.
             status = _("{status} by {officer}", status=status, officer=html.escape(card.changed_by))
         lines.append(_("Status: {status}", status=status))
+    if card.organisation:
+        # NOTE: {organisation} is the private-security firm whose partner filed the report as a
+        # partner, by their own choice: such a report is not anonymous.
+        organisation = f"{FSI}{neutralise(card.organisation)}{PDI}"
+        lines.append("🤝 " + _("Partner report from {organisation}: not anonymous, officers can write to the reporter.", organisation=organisation))
     if card.sender_blocked_by:
         # NOTE: {officer} is the name of the officer who blocked the sender of this report.
         lines.append("⛔ " + _("Sender blocked by {officer}", officer=html.escape(card.sender_blocked_by)))

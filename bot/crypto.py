@@ -69,6 +69,12 @@ class Keys:
         symbols = normalise_receipt_code(code)
         return self._hmac(f"receipt:{symbols}") if symbols else None
 
+    def invite_hash(self, code: str) -> str | None:
+        """The stored form of a partner invite code (same shape as a receipt code, its own key
+        domain); None for text that is not a code."""
+        symbols = normalise_receipt_code(code)
+        return self._hmac(f"invite:{symbols}") if symbols else None
+
     def answer_token(self, report_id: int, telegram_user_id: int) -> str:
         """Binds an "Answer" button to one report and one person, so a forged one is refused."""
         return self._hmac(f"answer:{report_id}:{telegram_user_id}")[:16]

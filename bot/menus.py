@@ -21,6 +21,10 @@ COMMUNITY_COMMANDS = (
 STAFF_COMMANDS = (
     ("queue", N_("Open reports, oldest first")),
     ("show", N_("Show a report again: /show 12")),
+    ("stats", N_("Report counts and a chart: /stats 30d")),
+    ("partners", N_("Partner organisations, their partners and unused invites")),
+    ("partner_invite", N_("Invite code for a partner: /partner_invite Name of firm")),
+    ("partner_revoke", N_("End a partnership: /partner_revoke Name of firm")),
     ("help", N_("List of commands")),
 )
 

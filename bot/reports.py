@@ -68,6 +68,8 @@ class Draft:
     paused_at: int | None = None  # the step to go back to, while the person does something else
     submitted_report_id: int | None = None  # waiting for the notify-me choice
     receipt_code: str | None = None  # kept only until the reporter has been shown it
+    # A partner's choice to file as a partner of this organisation; None files anonymously.
+    partner_organisation: str | None = None
 
 
 # C0 and C1 control characters but tab and newline: invisible, able to break a card, and NUL is
@@ -99,16 +101,26 @@ def coarsen(latitude: float, longitude: float) -> tuple[float, float]:
 
 
 async def submit(
-    uow: UnitOfWork, draft: Draft, *, sender: str, language: str, urgent: bool, keys: Keys, translate: bool
+    uow: UnitOfWork, draft: Draft, *, sender: str, language: str, urgent: bool, keys: Keys, translate: bool,
+    chat_id: int | None = None,
 ) -> tuple[Report, str]:
     """Write the report and its staff deliveries in one transaction; return it with its receipt code.
 
     Only after this returns is the reporter told the report was received. `sender` is the
     reporter's pseudonym, stored encrypted so that officers can block them (bot.blocks); a
     blocked sender's report is refused with SenderBlocked, and nothing is written.
+
+    A draft a partner chose to file as a partner carries its organisation, which the report
+    keeps only if the sender is still a partner of it (staff may have revoked them meanwhile:
+    then it is filed anonymously, like anyone's); such a report keeps a reporter link to
+    `chat_id`, so officers can write to the partner. `draft.partner_organisation` is left as
+    what was filed.
     """
     if await is_blocked(uow, sender):
         raise SenderBlocked
+    organisation = draft.partner_organisation
+    if organisation is not None and await uow.partners.organisation_of(sender) != organisation:
+        organisation = draft.partner_organisation = None
     code = new_receipt_code()
     report = await uow.reports.add(
         Report(
@@ -126,6 +138,7 @@ async def submit(
             translation_status=TranslationStatus.PENDING if translate else TranslationStatus.NOT_NEEDED,
             receipt_hash=keys.receipt_hash(code),
             received_at=datetime.now(UTC),
+            partner_organisation=organisation,
             attachments=[
                 Attachment(
                     kind=a.kind,
@@ -141,6 +154,8 @@ async def submit(
     )
     uow.facts.add(ReportFact(report_number=report.id, received_on=report.received_at.date(), category=report.category,
                              language=language, status=ReportStatus.NEW))  # fmt: skip
+    if organisation is not None and chat_id is not None:  # not anonymous by the partner's choice
+        await uow.reporter_links.add(report.id, keys.seal_chat(chat_id, report.id))
     priority = 0 if urgent else 1
     uow.outbox.add(OutboxMessage(kind=OutboxKind.CARD, report_id=report.id, priority=priority, payload={}))
     if text_is_separate(report.body, report.place, report.occurred):

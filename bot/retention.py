@@ -29,6 +29,7 @@ PURGE_EVERY = timedelta(days=1)
 # Telegram offers an update for at most a day; an id older than this cannot come again.
 UPDATE_IDS_KEPT = timedelta(days=1)
 FACTS_KEPT_DAYS = 400  # twelve whole months before the current one, and a little more
+INVITE_VALID_DAYS = 14  # a partner invite (handlers/partners.py) not redeemed by then is void
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Purged:
     links_after_closure: int = 0
     update_ids: int = 0
     facts: int = 0
+    invites: int = 0
 
     def __add__(self, other: Purged) -> Purged:
         return Purged(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other), strict=True)))
@@ -82,6 +84,7 @@ async def purge(
     purged += await _purge_closed_links(unit_of_work, retention, now, dry_run)
     purged += await _purge_update_ids(unit_of_work, now - UPDATE_IDS_KEPT, dry_run)
     purged += await _purge_facts(unit_of_work, (now - timedelta(days=FACTS_KEPT_DAYS)).date(), dry_run)
+    purged += await _purge_invites(unit_of_work, now - timedelta(days=INVITE_VALID_DAYS), dry_run)
     if not dry_run:
         # Every run, even one that found nothing: the audit log shows that retention is enforced.
         async with unit_of_work() as uow:
@@ -139,3 +142,10 @@ async def _purge_facts(unit_of_work: Callable[[], UnitOfWork], first_kept: date,
         deleted = await uow.facts.delete_received_before(first_kept, dry_run=dry_run)
         await uow.commit()
     return Purged(facts=deleted)
+
+
+async def _purge_invites(unit_of_work: Callable[[], UnitOfWork], cutoff: datetime, dry_run: bool) -> Purged:
+    async with unit_of_work() as uow:
+        deleted = await uow.partners.delete_invites_made_before(cutoff, dry_run=dry_run)
+        await uow.commit()
+    return Purged(invites=deleted)

@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.context import BotContext
-from bot.i18n import _, formatting_locale, native_name, ngettext
+from bot.i18n import FSI, PDI, _, formatting_locale, native_name, ngettext
 from bot.personal_data import Holdings, holdings
 
 
@@ -36,9 +36,12 @@ def holdings_text(held: Holdings, zone: ZoneInfo) -> str:
         )
     else:
         links = _("No report can notify you here.")
-    return "\n\n".join(
-        [_("What this bot keeps about you right now:"), language, links, _("To delete all of this, send /forget.")]
-    )
+    kept = [_("What this bot keeps about you right now:"), language, links]
+    if held.organisation:
+        # NOTE: {organisation} is the private-security firm whose invite the person redeemed.
+        named = f"{FSI}{held.organisation}{PDI}"
+        kept.append(_("You are a partner of {organisation}.", organisation=named))
+    return "\n\n".join([*kept, _("To delete all of this, send /forget.")])
 
 
 async def mydata(update: Update, context: BotContext) -> None:

@@ -84,6 +84,11 @@ def privacy_text(context: BotContext) -> str:
             _("Telegram itself knows that your account writes to this bot, and what you send. We cannot change that."),
             immigration,
             _("You never have to give your name."),
+            _(
+                "Private-security firms that work with the police can be invited as partners. A partner can "
+                "choose, for each report, to send it as a partner: officers then see the firm's name and can "
+                "write to them. Every other report is anonymous."
+            ),
             _("Our records show only what happened in the bot, never your messages or who you are."),
             _("Send /mydata to see what we keep about you, and /forget to delete it."),
             questions,

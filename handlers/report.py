@@ -5,6 +5,10 @@ category → what happened (text, photos, videos, files, voice; a caption counts
 Send writes it, in one transaction with its staff deliveries, and only after that commit is the
 person told.
 
+**Partners** (handlers/partners.py) first choose whether to send as a partner (officers see their
+organisation and can write to them: not anonymous) or anonymously like anyone else; nobody else
+sees that step.
+
 **Another command pauses the report.** While a report is being written, any other command
 (/start, /status, /forget, /help, /privacy, /language, or one the bot does not know), a main-menu
 button or an Answer button pauses it: that command is answered as usual, the person is told the
@@ -47,7 +51,7 @@ from bot.categories import CATEGORIES
 from bot.cleaning import CLEANABLE_TYPES, MetadataError
 from bot.context import BotContext
 from bot.downloads import DownloadFailed, FileTooLarge
-from bot.i18n import N_, _, current_locale, ngettext
+from bot.i18n import FSI, N_, PDI, _, current_locale, ngettext
 from bot.limits import whole_minutes
 from bot.menus import main_menu
 from bot.reports import (
@@ -104,6 +108,7 @@ class Step(IntEnum):
     RECEIPT = auto()  # saved, but Telegram did not take the message showing its code
     NOTIFY = auto()
     PAUSED = auto()
+    FILE_AS = auto()  # partners only: as a partner or anonymously, before the category
 
 
 # Steps of a report still being written, which another command pauses.
@@ -143,7 +148,7 @@ async def begin(update: Update, context: BotContext) -> Step:
         return await refuse_for_now(update, context, wait)
     context.services.drafts.start(pseudonym)
     if await context.uow.preferences.notice_accepted(pseudonym):
-        return await ask_category(update, context)
+        return await ask_how_to_file(update, context)
     return await show_notice(update, context)
 
 
@@ -182,6 +187,39 @@ async def read_more(update: Update, context: BotContext) -> None:
 
 async def accept_notice(update: Update, context: BotContext) -> Step:
     await preferences.accept_notice(context.uow, context.pseudonym(update.effective_user))
+    return await ask_how_to_file(update, context)
+
+
+# --- partners: as a partner or anonymously ---------------------------------------------------
+
+async def ask_how_to_file(update: Update, context: BotContext) -> Step:
+    """A partner (handlers/partners.py) chooses, for each report, whether officers see their
+    organisation and can write to them; anyone else goes straight to the category."""
+    organisation = await context.uow.partners.organisation_of(context.pseudonym(update.effective_user))
+    if organisation is None:
+        return await ask_category(update, context)
+    named = f"{FSI}{organisation}{PDI}"
+    text = "\n\n".join(
+        [
+            _("You are a partner of {organisation}. For each report, you choose how to send it.", organisation=named),
+            _(
+                "As a partner: officers see that the report comes from {organisation}, and they can write to "
+                "you here about it. It is not anonymous.",
+                organisation=named,
+            ),
+            _("Anonymously: like anyone else's report. Officers do not see your organisation, your name or your Telegram account."),
+        ]
+    )
+    await _say(update, text, _buttons([(_("Send as a partner"), "report:as:partner")], [(_("Send anonymously"), "report:as:anonymous")], _cancel_row()))
+    return Step.FILE_AS
+
+
+async def choose_how_to_file(update: Update, context: BotContext) -> Step:
+    draft = _draft(update, context)
+    draft.partner_organisation = None
+    if update.callback_query.data == "report:as:partner":  # None if staff revoked them meanwhile
+        draft.partner_organisation = await context.uow.partners.organisation_of(context.pseudonym(update.effective_user))
+    log.info("report_filing_chosen as=%s", "partner" if draft.partner_organisation else "anonymous")
     return await ask_category(update, context)
 
 
@@ -518,7 +556,7 @@ async def send(update: Update, context: BotContext) -> Step:
         report, code = await submit(
             context.uow, draft, sender=context.pseudonym(update.effective_user), language=current_locale(),
             urgent=draft.category in context.settings.urgent, keys=context.services.keys,
-            translate=context.settings.translation,
+            translate=context.settings.translation, chat_id=update.effective_chat.id,
         )  # fmt: skip
     except SenderBlocked:
         # Officers blocked this sender: the person is not told by whom or why.
@@ -528,7 +566,8 @@ async def send(update: Update, context: BotContext) -> Step:
         return ConversationHandler.END
     # The content is in the database now; memory keeps which report awaits the notify choice,
     # and its code until the person has seen it.
-    context.services.drafts.submitted(context.pseudonym(update.effective_user), report.id, code)
+    submitted = context.services.drafts.submitted(context.pseudonym(update.effective_user), report.id, code)
+    submitted.partner_organisation = report.partner_organisation
     context.services.limits.reports.record(context.pseudonym(update.effective_user))
     log.info("report_submitted report=%s", report.id)
     context.services.metrics.reports.labels(report.category, report.language).inc()
@@ -536,20 +575,32 @@ async def send(update: Update, context: BotContext) -> Step:
 
 
 async def show_receipt(update: Update, context: BotContext) -> Step:
-    """The report's number and code, then the notify-me choice. Should Telegram not take them,
-    the code stays in the draft, and the next Send shows the same again."""
+    """The report's number and code, then the notify-me choice (a report filed as a partner has
+    its reporter link already, so it ends here). Should Telegram not take them, the code stays in
+    the draft, and the next Send shows the same again."""
     draft = _draft(update, context)
+    if draft.partner_organisation:  # filed as a partner: officers can write to them anyway
+        named = f"{FSI}{draft.partner_organisation}{PDI}"
+        text = _receipt(draft) + "\n\n" + _(
+            "You sent this report as a partner of {organisation}. Officers can write to you here about it, "
+            "and you will be told here when they respond.",
+            organisation=named,
+        )
+        markup = main_menu()
+    else:
+        text = _receipt(draft)
+        markup = _buttons([(_("Notify me here when officers respond"), "report:notify:yes")], [(_("I will check myself"), "report:notify:no")])
     try:
-        await _say(
-            update, _receipt(draft),
-            _buttons([(_("Notify me here when officers respond"), "report:notify:yes")], [(_("I will check myself"), "report:notify:no")]),
-        )  # fmt: skip
+        await _say(update, text, markup)
     except TelegramError as error:
         log.warning("receipt_not_shown report=%s error=%s", draft.submitted_report_id, type(error).__name__)
         with suppress(TelegramError):  # Telegram may well fail this one too
             await update.effective_chat.send_message(_("Sorry, something went wrong on our side. Please try again in a moment."))
         return Step.RECEIPT
     draft.receipt_code = None  # from now on, only the reporter has it
+    if draft.partner_organisation:
+        context.services.drafts.discard(context.pseudonym(update.effective_user))
+        return ConversationHandler.END
     return Step.NOTIFY
 
 
@@ -659,7 +710,7 @@ def _explain(hint: str):  # noqa: ANN202
 ASK_AGAIN = {
     Step.NOTICE: show_notice, Step.CATEGORY: ask_category, Step.DESCRIBE: ask_describe, Step.VOICE_WARNING: ask_voice,
     Step.PLACE: ask_place, Step.PRECISION: ask_precision, Step.WHEN: ask_when, Step.REVIEW: review, Step.EDIT: choose_edit,
-    Step.RECEIPT: show_receipt,
+    Step.RECEIPT: show_receipt, Step.FILE_AS: ask_how_to_file,
 }
 
 
@@ -676,6 +727,7 @@ def handlers(draft_timeout_minutes: float) -> tuple[list[BaseHandler], list[Base
         ],
         states={
             Step.NOTICE: [button(accept_notice, "notice:ok"), button(read_more, "notice:more"), MessageHandler(other, _explain(HINT_NOTICE))],
+            Step.FILE_AS: [button(choose_how_to_file, "as:(partner|anonymous)"), MessageHandler(other, _explain(HINT_BUTTONS))],
             Step.CATEGORY: [button(choose_category, r"cat:\w+"), MessageHandler(other, _explain(HINT_CATEGORY))],
             Step.DESCRIBE: [
                 MessageHandler(_TEXT, add_text),

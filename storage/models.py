@@ -32,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from storage.encryption import EncryptedBytes, EncryptedFloat, EncryptedText, Purpose
 
 PSEUDONYM_LENGTH = 64  # hex of an HMAC-SHA256
+ORGANISATION_LENGTH = 200  # a partner organisation's name, as staff typed it
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -113,6 +114,9 @@ class Report(Base):
     # The sender's pseudonym, so officers can block them (bot.blocks). Encrypted with a fresh IV
     # each time: two reports of one person do not look related. None before blocking existed.
     sender: Mapped[str | None] = mapped_column(EncryptedText())
+    # Set only for a report a partner chose to file as a partner (not anonymous by design): the
+    # organisation officers see on the card. Never counted in report_facts.
+    partner_organisation: Mapped[str | None] = mapped_column(String(ORGANISATION_LENGTH))
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="report", cascade="all, delete-orphan", order_by="Attachment.id"
@@ -302,3 +306,24 @@ class ReportFact(Base):
     acknowledged_after_seconds: Mapped[int | None] = mapped_column(Integer)
     feedback: Mapped[str | None] = mapped_column(String(8))
 
+
+class PartnerInvite(Base):
+    """A single-use invite for a private-security partner, made by staff (/partner_invite). Only
+    the keyed hash of the code is stored (bot.crypto.Keys.invite_hash), never the code, and
+    nothing about who redeemed it."""
+
+    __tablename__ = "partner_invites"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    organisation: Mapped[str] = mapped_column(String(ORGANISATION_LENGTH), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None while it can be redeemed
+
+
+class Partner(Base):
+    """A person who redeemed an invite: their pseudonym and the organisation, nothing more."""
+
+    __tablename__ = "partners"
+
+    pseudonym: Mapped[str] = mapped_column(String(PSEUDONYM_LENGTH), primary_key=True)
+    organisation: Mapped[str] = mapped_column(String(ORGANISATION_LENGTH), index=True)

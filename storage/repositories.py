@@ -16,6 +16,8 @@ from storage.models import (
     BlockedSender,
     OutboxKind,
     OutboxMessage,
+    Partner,
+    PartnerInvite,
     Preference,
     ProcessedUpdate,
     Report,
@@ -500,3 +502,76 @@ class FactRepository:
             return await self._session.scalar(select(func.count()).select_from(ReportFact).where(where)) or 0
         return (await self._session.execute(delete(ReportFact).where(where))).rowcount or 0
 
+
+@dataclass(frozen=True)
+class PartnerOrganisation:
+    """One organisation as /partners lists it."""
+
+    name: str
+    partners: int
+    unused_invites: int
+
+
+class PartnerRepository:
+    """Private-security partners (handlers/partners.py): invites by the hash of their code, and
+    partners by pseudonym and organisation only."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def add_invite(self, code_hash: str, organisation: str) -> None:
+        self._session.add(PartnerInvite(code_hash=code_hash, organisation=organisation, created_at=datetime.now(UTC)))
+
+    async def redeem(self, code_hash: str, made_since: datetime) -> tuple[str | None, bool]:
+        """Use the invite with this hash, made since `made_since`, once: (its organisation, True)
+        if this call used it, (its organisation, False) if it was used before, (None, False) if
+        there is none or it expired. One conditional UPDATE, so two people redeeming one code at
+        once cannot both succeed."""
+        current = (PartnerInvite.code_hash == code_hash, PartnerInvite.created_at >= made_since)
+        used = await self._session.execute(
+            update(PartnerInvite).where(*current, PartnerInvite.used_at.is_(None)).values(used_at=datetime.now(UTC))
+        )
+        organisation = await self._session.scalar(select(PartnerInvite.organisation).where(*current))
+        return organisation, bool(used.rowcount)
+
+    async def delete_invites_made_before(self, cutoff: datetime, *, dry_run: bool = False) -> int:
+        """Expired invites, used or not: a used one is kept only so that its code is answered
+        "used already" rather than "not valid" while it could still have been redeemed."""
+        where = PartnerInvite.created_at < cutoff
+        if dry_run:
+            return await self._session.scalar(select(func.count()).select_from(PartnerInvite).where(where)) or 0
+        return (await self._session.execute(delete(PartnerInvite).where(where))).rowcount or 0
+
+    async def organisation_of(self, pseudonym: str) -> str | None:
+        partner = await self._session.get(Partner, pseudonym)
+        return partner.organisation if partner else None
+
+    async def set_partner(self, pseudonym: str, organisation: str) -> None:
+        await self._session.merge(Partner(pseudonym=pseudonym, organisation=organisation))
+
+    async def remove(self, pseudonym: str) -> None:
+        await self._session.execute(delete(Partner).where(Partner.pseudonym == pseudonym))
+
+    async def revoke(self, organisation: str) -> tuple[int, int]:
+        """Remove every partner of `organisation` and its unused invites; how many of each."""
+        partners = await self._session.execute(delete(Partner).where(Partner.organisation == organisation))
+        invites = await self._session.execute(
+            delete(PartnerInvite).where(PartnerInvite.organisation == organisation, PartnerInvite.used_at.is_(None))
+        )
+        return partners.rowcount or 0, invites.rowcount or 0
+
+    async def organisations(self) -> list[PartnerOrganisation]:
+        """Every organisation with partners or unused invites, by name."""
+        partners = dict(
+            (await self._session.execute(select(Partner.organisation, func.count()).group_by(Partner.organisation))).all()
+        )
+        invites = dict(
+            (
+                await self._session.execute(
+                    select(PartnerInvite.organisation, func.count())
+                    .where(PartnerInvite.used_at.is_(None))
+                    .group_by(PartnerInvite.organisation)
+                )
+            ).all()
+        )
+        return [PartnerOrganisation(name, partners.get(name, 0), invites.get(name, 0)) for name in sorted(partners.keys() | invites.keys())]

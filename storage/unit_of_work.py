@@ -30,6 +30,7 @@ from storage.repositories import (
     FactRepository,
     MessageRepository,
     OutboxRepository,
+    PartnerRepository,
     PreferenceRepository,
     ProcessedUpdateRepository,
     ReporterLinkRepository,
@@ -182,6 +183,10 @@ class UnitOfWork:
     @cached_property
     def retention(self) -> RetentionRepository:
         return RetentionRepository(self._session)
+
+    @cached_property
+    def partners(self) -> PartnerRepository:
+        return PartnerRepository(self._session)
 
 
 def _has_writes(session: AsyncSession) -> bool:

@@ -271,7 +271,7 @@ async def test_command_menus_are_set_per_scope_and_language(bot: RunningBot, tg:
     assert {"command": "privacy", "description": "Cómo se protege su privacidad"} in private["es"]
     assert {"command": "language", "description": "تغيير اللغة"} in private["ar"]
     staff = [c for c in calls if c.params["scope"] == {"type": "chat", "chat_id": STAFF_CHAT_ID}]
-    assert [[c["command"] for c in call.params["commands"]] for call in staff] == [["queue", "show", "help"]]
+    assert [[c["command"] for c in call.params["commands"]] for call in staff] == [["queue", "show", "stats", "partners", "partner_invite", "partner_revoke", "help"]]
 
 
 async def test_an_unknown_channel_is_left_silently(bot: RunningBot, tg: FakeTelegram) -> None:

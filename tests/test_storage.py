@@ -37,7 +37,7 @@ async def test_upgrade_head_from_empty_creates_the_schema(engine: AsyncEngine) -
         columns = await connection.run_sync(lambda c: {col["name"] for col in inspect(c).get_columns("preferences")})
     assert tables == {"alembic_version", "preferences", "reports", "attachments", "reporter_links", "outbox",
                       "audit_events", "report_messages", "key_generations", "blocked_senders", "processed_updates",
-                      "report_facts"}
+                      "report_facts", "partner_invites", "partners"}
     assert version == head
     assert columns == {"pseudonym", "locale", "notice_accepted", "updated_at"}
 
