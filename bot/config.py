@@ -135,6 +135,8 @@ class Settings(RetentionSettings, TranslationSettings):
     officer_ids: str = ""
     draft_timeout_minutes: MoreThanZero = 30
     staff_messages_per_minute: int = 20
+    # From this many ordinary cards waiting, they go to the staff chat as digests (bot/digest.py).
+    digest_threshold: int = 20
     # Per person (bot/limits.py); 0 = no limit.
     limit_updates_per_minute: int = 30
     limit_reports_per_hour: int = 5
@@ -198,7 +200,7 @@ class Settings(RetentionSettings, TranslationSettings):
         return value
 
     @field_validator(
-        "staff_messages_per_minute", "limit_updates_per_minute", "limit_reports_per_hour", "limit_dialog_messages_per_hour",
+        "staff_messages_per_minute", "digest_threshold", "limit_updates_per_minute", "limit_reports_per_hour", "limit_dialog_messages_per_hour",
         "limit_wrong_codes_per_hour",
     )
     @classmethod

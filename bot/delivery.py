@@ -46,6 +46,7 @@ from bot.cards import (
     translation_messages,
 )
 from bot.context import Services
+from bot.digest import DIGEST_SIZE, DigestEntry, digest_buttons, render_digest
 from bot.i18n import _, active_locale
 from storage.models import Feedback, OutboxKind, OutboxMessage, Report, ReportStatus
 from storage.unit_of_work import UnitOfWork
@@ -56,6 +57,8 @@ IDLE_SECONDS = 60.0
 # How long a claimed message is this loop's to send (PostgreSQL): longer than any attempt, paced
 # parts included. A loop that dies leaves it to the next leader, which releases every claim.
 CLAIM = timedelta(minutes=5)
+# A reply to a report listed in a digest waits for its card this long, unless it is opened first.
+DIGEST_HOLD = timedelta(days=1)
 STAFF_KINDS = (
     OutboxKind.CARD, OutboxKind.REPORT_TEXT, OutboxKind.ATTACHMENT, OutboxKind.CARD_UPDATE, OutboxKind.TRANSLATION,
     OutboxKind.TO_STAFF, OutboxKind.STAFF_NOTE,
@@ -87,6 +90,8 @@ class Plan:
     # sent (nothing was needed, or the reporter has blocked the bot).
     record: Callable[[UnitOfWork, int | None], Awaitable[None]] | None = None
     postpone: bool = False  # a reply whose card is not in the staff chat yet
+    # More card rows a surge digest takes with this one; claimed, and recorded with it.
+    companions: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -167,10 +172,12 @@ class DeliveryLoop(WakeableLoop):
             plan = await self._plans[message.kind](uow, message, report)
             dead_card = None
             if plan.postpone:  # the card goes first: these reply to it
-                message.not_before = _now() + timedelta(seconds=self._settings.delivery_retry_seconds)
+                message.not_before = _now() + await self._until_card(uow, report)
                 message.claimed_until = None
                 dead_card = await uow.outbox.dead_card(report.id)
             await uow.commit()
+        # Until recorded, the companions are released again if this attempt goes wrong.
+        self._unfinished.update(plan.companions)
         if plan.postpone:
             if dead_card is not None:  # ...and it never will
                 reason = f"Card not delivered: {dead_card.dead_reason or dead_card.last_error}"
@@ -213,6 +220,7 @@ class DeliveryLoop(WakeableLoop):
                 log.info("staff_chat_reachable_again")
             seconds = time.monotonic() - started
             await self._until_recorded(partial(self._finish, due, plan, first, seconds=seconds))
+            self._unfinished.difference_update(plan.companions)
 
     async def _send(self, message_id: int, plan: Plan, progress: dict) -> int | None:
         """Send the plan's parts in order, outside any transaction; a part is recorded as it goes,
@@ -307,9 +315,18 @@ class DeliveryLoop(WakeableLoop):
 
     # --- one plan per kind ------------------------------------------------------------------
 
+    async def _until_card(self, uow: UnitOfWork, report: Report) -> timedelta:
+        """How long a reply waits for its card: a retry's wait, or, for a report listed in a
+        digest and not opened, until an officer opens it (which makes it due at once)."""
+        if report.digest_message_id is not None and not await uow.outbox.card_waiting(report.id):
+            return DIGEST_HOLD
+        return timedelta(seconds=self._settings.delivery_retry_seconds)
+
     async def _card_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
         if report.staff_message_id is not None:  # sent before; only "done" was not recorded
             return Plan()
+        if await self._in_surge(uow, message, report):
+            return await self._digest_plan(uow, message, report)
         report_id = report.id
 
         async def record(uow: UnitOfWork, first: int | None) -> None:
@@ -320,6 +337,38 @@ class DeliveryLoop(WakeableLoop):
             parse_mode=ParseMode.HTML, reply_markup=await self._buttons(uow, report), disable_web_page_preview=True,
         )  # fmt: skip
         return Plan(self._staff_chat.id, [send], record)
+
+    async def _in_surge(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> bool:
+        """Whether this card goes in a digest: an ordinary one (not urgent, not opened from a
+        digest, not a partner's), listed in no digest yet, while DIGEST_THRESHOLD or more wait."""
+        threshold = self._settings.digest_threshold
+        if not threshold or message.priority == 0 or report.partner_organisation or report.digest_message_id is not None:
+            return False
+        return await uow.outbox.ordinary_cards_waiting(_now()) >= threshold
+
+    async def _digest_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
+        companions = await uow.outbox.claim_ordinary_cards(_now(), CLAIM, DIGEST_SIZE - 1, besides=message.id)
+        reports = [report] + [await uow.reports.get(companion.report_id) for companion in companions]
+        entries = [
+            DigestEntry(r.id, r.category, r.received_at, r.body, len(r.attachments)) for r in reports
+        ]
+        numbers = [entry.number for entry in entries]
+        companion_ids = [companion.id for companion in companions]
+
+        async def record(uow: UnitOfWork, first: int | None) -> None:
+            for number in numbers:
+                (await uow.reports.get(number)).digest_message_id = first
+            for companion_id in companion_ids:
+                (await uow.outbox.get(companion_id)).done_at = _now()
+            log.info("digest_delivered reports=%d", len(numbers))
+
+        with self._for_officers():
+            text, buttons = render_digest(entries, self._settings.zone), digest_buttons(numbers)
+        send = partial(
+            self._bot.send_message, self._staff_chat.id, text,
+            parse_mode=ParseMode.HTML, reply_markup=buttons, disable_web_page_preview=True,
+        )  # fmt: skip
+        return Plan(self._staff_chat.id, [send], record, companions=companion_ids)
 
     async def _report_text_plan(self, uow: UnitOfWork, message: OutboxMessage, report: Report) -> Plan:
         if report.staff_message_id is None:

@@ -20,7 +20,7 @@ from bot.categories import CATEGORIES
 from bot.context import BotContext
 from bot.i18n import _, formatting_locale
 from bot.reports import change_status
-from storage.models import Report, ReportStatus
+from storage.models import OutboxKind, OutboxMessage, Report, ReportStatus
 
 log = logging.getLogger(__name__)
 
@@ -168,11 +168,36 @@ async def show(update: Update, context: BotContext) -> None:
     if report is None:
         await update.effective_message.reply_text(_("Report #{number} does not exist.", number=str(number)))
         return
+    await post_card(update, context, report)
+
+
+async def post_card(update: Update, context: BotContext, report: Report) -> None:
     sender_block = await block_of(context.uow, report)
     card = render(CardFields.of_report(report, await context.uow.audit.latest(report.id), sender_block), context.settings.zone)
+    await context.uow.release()
     await update.effective_chat.send_message(
         card, parse_mode=ParseMode.HTML, reply_markup=staff_buttons(report, sender_block), disable_web_page_preview=True
     )
+
+
+async def open_report(update: Update, context: BotContext) -> None:
+    """An "Open #N" button under a surge digest (bot/digest.py): the full card goes out through
+    the outbox, ahead of ordinary cards, and its text, attachments and translation follow it as
+    for any card. Opened before, the card is posted again, as /show does."""
+    if not is_officer(update, context):
+        await refuse(update, "button")
+        return
+    if (report := await report_of_button(update, context)) is None:
+        return
+    if report.staff_message_id is not None:
+        await post_card(update, context, report)
+    elif not await context.uow.outbox.card_waiting(report.id):
+        context.uow.outbox.add(OutboxMessage(kind=OutboxKind.CARD, report_id=report.id, priority=0, payload={}))
+        await context.uow.outbox.release_held(report.id)
+        await context.uow.commit()
+        log.info("digest_report_opened report=%s", report.id)
+    await context.uow.release()
+    await update.callback_query.answer()
 
 
 async def unknown_button(update: Update, context: BotContext) -> None:
@@ -192,6 +217,7 @@ def handlers() -> list[BaseHandler]:
         CallbackQueryHandler(act, pattern=r"^staff:(ack|close|spam):[^:]*$"),
         CallbackQueryHandler(block, pattern=r"^staff:(block|unblock):[^:]*$"),
         CallbackQueryHandler(queue, pattern=r"^staff:queue:[^:]*$"),
+        CallbackQueryHandler(open_report, pattern=r"^staff:open:[^:]*$"),
         CallbackQueryHandler(unknown_button, pattern=r"^staff:"),
         CommandHandler("queue", queue),
         CommandHandler("show", show),

@@ -102,6 +102,8 @@ class Report(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     staff_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The surge digest that listed the report instead of a card (bot/digest.py), until opened.
+    digest_message_id: Mapped[int | None] = mapped_column(BigInteger)
     # Machine translation for officers, made by the translation jobs after the card is out.
     translation_status: Mapped[str] = mapped_column(String(16), default=TranslationStatus.PENDING)
     source_language: Mapped[str | None] = mapped_column(String(16))

@@ -183,6 +183,54 @@ class OutboxRepository:
             message.claimed_until = now + lease
         return message
 
+    async def ordinary_cards_waiting(self, now: datetime) -> int:
+        """Cards a surge digest may take (bot/digest.py) that are due now: not urgent, not opened
+        from a digest (both priority 0), not a partner's."""
+        query = (
+            select(func.count())
+            .select_from(OutboxMessage)
+            .join(Report, Report.id == OutboxMessage.report_id)
+            .where(*self._ordinary_cards(now))
+        )
+        return await self._session.scalar(query) or 0
+
+    async def claim_ordinary_cards(self, now: datetime, lease: timedelta, limit: int, besides: int) -> list[OutboxMessage]:
+        """Up to `limit` more of those besides message `besides`, oldest first, claimed as `claim`
+        claims one."""
+        query = (
+            select(OutboxMessage)
+            .join(Report, Report.id == OutboxMessage.report_id)
+            .where(*self._ordinary_cards(now), _unclaimed(OutboxMessage.claimed_until, now), OutboxMessage.id != besides)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=OutboxMessage)
+        )
+        messages = list(await self._session.scalars(query))
+        if await _claims_kept(self._session):
+            for message in messages:
+                message.claimed_until = now + lease
+        return messages
+
+    async def card_waiting(self, report_id: int) -> bool:
+        query = select(OutboxMessage.id).where(
+            OutboxMessage.report_id == report_id, OutboxMessage.kind == OutboxKind.CARD, *self._waiting(None)
+        )
+        return await self._session.scalar(query.limit(1)) is not None
+
+    async def release_held(self, report_id: int) -> None:
+        """A report opened from a digest: what waited for its card is due again now."""
+        await self._session.execute(
+            update(OutboxMessage).where(OutboxMessage.report_id == report_id, *self._waiting(None)).values(not_before=None)
+        )
+
+    def _ordinary_cards(self, now: datetime) -> list[ColumnElement[bool]]:
+        return [
+            *self._waiting((OutboxKind.CARD,)),
+            OutboxMessage.priority > 0,
+            Report.partner_organisation.is_(None),
+            or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now),
+        ]
+
     async def next_due_time(self, kinds: Sequence[str] | None = None) -> datetime | None:
         """When the earliest postponed or claimed message may be taken."""
         claimed_later = and_(

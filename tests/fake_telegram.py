@@ -139,9 +139,11 @@ class ApiError(Exception):
 
 
 class Hold:
-    """Calls to one method wait here until `release()`; `arrived` is set by the first."""
+    """Calls to one method (to one chat, if `chat_id`) wait here until `release()`; `arrived` is
+    set by the first."""
 
-    def __init__(self) -> None:
+    def __init__(self, chat_id: int | None = None) -> None:
+        self.chat_id = chat_id
         self.arrived = asyncio.Event()
         self._released = asyncio.Event()
 
@@ -582,10 +584,10 @@ class FakeTelegram:
         queue = self._failures.setdefault(self._canonical.get(method.lower(), method), deque())
         queue.extend((ApiError(status, description, retry_after, migrate_to_chat_id), chat_id) for _ in range(times))
 
-    def hold(self, method: str) -> Hold:
-        """Leave calls to ``method`` unanswered until the returned Hold is released, to look at
-        the bot while it waits for Telegram."""
-        held = self._holds[self._canonical.get(method.lower(), method)] = Hold()
+    def hold(self, method: str, *, chat_id: int | None = None) -> Hold:
+        """Leave calls to ``method`` (to ``chat_id`` only, if given) unanswered until the returned
+        Hold is released, to look at the bot while it waits for Telegram."""
+        held = self._holds[self._canonical.get(method.lower(), method)] = Hold(chat_id)
         return held
 
     def clear_failures(self) -> None:
@@ -603,7 +605,7 @@ class FakeTelegram:
             self._arrived.add(method)
             self._changed.notify()
         call = Call(method, params, {name: upload.data for name, upload in uploads.items()})
-        if (held := self._holds.get(method)) is not None:
+        if (held := self._holds.get(method)) is not None and held.chat_id in (None, params.get("chat_id")):
             await held.keep()
         try:
             failures = self._failures.get(method)

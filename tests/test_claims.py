@@ -64,10 +64,12 @@ async def test_two_delivery_loops_on_one_postgresql_database_send_each_card_once
             await bot.shutdown()
             await services.engine.dispose()
 
+    # 40 at once is a surge: most arrive in digests (bot/digest.py), each report in one of them.
     cards = Counter(
-        CARD.search(call.params["text"]).group()
+        number
         for call in tg.calls_to("sendMessage")
         if not call.failed and call.params["chat_id"] == STAFF_CHAT_ID
+        for number in CARD.findall(call.params["text"])
     )
     assert len(cards) == REPORTS and set(cards.values()) == {1}, cards
 
