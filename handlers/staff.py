@@ -168,6 +168,21 @@ async def show(update: Update, context: BotContext) -> None:
     if report is None:
         await update.effective_message.reply_text(_("Report #{number} does not exist.", number=str(number)))
         return
+    await show_card(update, context, report)
+
+
+async def show_card(update: Update, context: BotContext, report: Report) -> None:
+    """A report's card in the staff chat. One so far only listed in a surge digest
+    (bot/digest.py) gets its card through the outbox, ahead of ordinary cards, so that its
+    attachments and translation, held until then, follow it as for any card; any other card is
+    posted again at once."""
+    if report.staff_message_id is None and report.digest_message_id is not None:
+        if not await context.uow.outbox.card_waiting(report.id):
+            context.uow.outbox.add(OutboxMessage(kind=OutboxKind.CARD, report_id=report.id, priority=0, payload={}))
+            await context.uow.outbox.release_held(report.id)
+            await context.uow.commit()
+            log.info("digest_report_opened report=%s", report.id)
+        return
     await post_card(update, context, report)
 
 
@@ -181,21 +196,13 @@ async def post_card(update: Update, context: BotContext, report: Report) -> None
 
 
 async def open_report(update: Update, context: BotContext) -> None:
-    """An "Open #N" button under a surge digest (bot/digest.py): the full card goes out through
-    the outbox, ahead of ordinary cards, and its text, attachments and translation follow it as
-    for any card. Opened before, the card is posted again, as /show does."""
+    """An "Open #N" button under a surge digest: the report's card, as /show N gives it."""
     if not is_officer(update, context):
         await refuse(update, "button")
         return
     if (report := await report_of_button(update, context)) is None:
         return
-    if report.staff_message_id is not None:
-        await post_card(update, context, report)
-    elif not await context.uow.outbox.card_waiting(report.id):
-        context.uow.outbox.add(OutboxMessage(kind=OutboxKind.CARD, report_id=report.id, priority=0, payload={}))
-        await context.uow.outbox.release_held(report.id)
-        await context.uow.commit()
-        log.info("digest_report_opened report=%s", report.id)
+    await show_card(update, context, report)
     await context.uow.release()
     await update.callback_query.answer()
 

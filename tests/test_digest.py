@@ -142,6 +142,17 @@ async def test_open_buttons_are_for_officers_and_numbers_are_checked(tg: FakeTel
         assert len(cards) == 14  # nothing was queued by either press
 
 
+async def test_show_n_opens_a_report_listed_in_a_digest(tg: FakeTelegram, make_settings: Callable) -> None:
+    async for running in start_bot(tg, make_settings(digest_threshold=THRESHOLD)):
+        await surge(running, tg)
+        after = tg.mark()
+        await running.say(OFFICER, f"/show {PHOTO_REPORT}", chat=staff_chat(tg))
+        card = await tg.wait_for("sendMessage", lambda c: c.params["chat_id"] == STAFF_CHAT_ID, after=after)
+        assert numbers_in(card) == [PHOTO_REPORT] and f"staff:ack:{PHOTO_REPORT}" in buttons(card.result)
+        photo = await tg.wait_for("sendPhoto", lambda c: not c.failed, after=after)
+        assert photo.params["reply_parameters"]["message_id"] == card.result["message_id"]
+
+
 async def test_no_digest_below_the_threshold_or_when_turned_off(tg: FakeTelegram, make_settings: Callable) -> None:
     async for running in start_bot(tg, make_settings(digest_threshold=0)):
         await surge(running, tg)
