@@ -234,7 +234,8 @@ def draw_chart(localized: Chart, source: Chart) -> bytes:
         for label, colour, counts in shown.series:
             axes.bar(positions, counts, 0.8, bottom=bottom, label=label, color=colour)
             bottom = [below + count for below, count in zip(bottom, counts, strict=True)]
-        axes.set_title(shown.title, fontproperties=font, fontsize=TITLE_SIZE, pad=20)
+        # Wrapped to the figure: with its two dates, the title is longer than the chart in some languages.
+        axes.set_title(shown.title, fontproperties=font, fontsize=TITLE_SIZE, pad=20, wrap=True)
         axes.set_xlabel(shown.x_label, fontproperties=font, fontsize=LABEL_SIZE, labelpad=12)
         axes.set_ylabel(shown.y_label, fontproperties=font, fontsize=LABEL_SIZE, labelpad=12)
         step = math.ceil(len(positions) / MOST_WEEK_LABELS)
