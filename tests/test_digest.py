@@ -126,6 +126,25 @@ async def test_a_surge_reaches_officers_in_digests_and_nothing_is_lost_or_double
         assert Counter(m.report_id for m in cards) == Counter({**dict.fromkeys(range(1, 15), 1), PHOTO_REPORT: 2})
 
 
+async def test_a_digest_telegram_refuses_is_sent_again_whole_and_once(tg: FakeTelegram, make_settings: Callable) -> None:
+    """429, a 502 and a network-level failure while the surge drains: every report still reaches
+    officers exactly once, in a card or a digest, and nothing is left queued or dead."""
+    async for running in start_bot(tg, make_settings(digest_threshold=THRESHOLD)):
+        tg.fail_next("sendMessage", status=502, chat_id=STAFF_CHAT_ID, times=2)
+        tg.fail_next("sendMessage", status=429, retry_after=1, chat_id=STAFF_CHAT_ID)
+        tg.fail_next("sendMessage", status=504, chat_id=STAFF_CHAT_ID)
+        await surge(running, tg)
+        refused = [c for c in tg.calls_to("sendMessage") if c.failed and c.params["chat_id"] == STAFF_CHAT_ID]
+        assert sorted(c.failed for c in refused) == [429, 502, 502, 504]
+        assert any("staff:open:" in str(c.params.get("reply_markup")) for c in refused)  # a digest was among them
+        sent = staff_sends(tg)
+        assert any(is_digest(c) for c in sent)
+        assert Counter(n for call in sent for n in numbers_in(call)) == Counter(range(1, 15))
+        messages = await rows(running.services.sessions, OutboxMessage)
+        assert [m.dead_at for m in messages] == [None] * len(messages)
+        assert [(m.kind, m.report_id) for m in messages if m.done_at is None] == [(OutboxKind.ATTACHMENT, PHOTO_REPORT)]
+
+
 async def test_open_buttons_are_for_officers_and_numbers_are_checked(tg: FakeTelegram, make_settings: Callable) -> None:
     async for running in start_bot(tg, make_settings(digest_threshold=THRESHOLD)):
         await surge(running, tg)
