@@ -100,7 +100,7 @@ def render(card: CardFields, zone: ZoneInfo) -> str:
         when = format_datetime(card.received_at.astimezone(zone), "medium", locale=locale) + f" ({zone.key})"
         lines.append(_("Received: {time}", time=when))
     if card.language:
-        lines.append(_("Language: {language}", language=_language_name(card.language, locale)))
+        lines.append(_("Language: {language}", language=language_name(card.language, locale)))
     if card.status:
         status = _(STATUS_LABELS.get(card.status, STATUS_LABELS[ReportStatus.NEW]))
         if card.changed_by:
@@ -169,7 +169,8 @@ def staff_buttons(report: Report, block: BlockedSender | None = None) -> InlineK
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def _language_name(code: str, in_locale: str) -> str:
+def language_name(code: str, in_locale: str) -> str:
+    """A report's language named in `in_locale`, e.g. "Spanish"; the code if CLDR has no name."""
     try:
         return Locale.parse(code).get_display_name(in_locale) or code
     except (UnknownLocaleError, ValueError):

@@ -350,7 +350,7 @@ class DeliveryLoop(WakeableLoop):
         companions = await uow.outbox.claim_ordinary_cards(_now(), CLAIM, DIGEST_SIZE - 1, besides=message.id)
         reports = [report] + [await uow.reports.get(companion.report_id) for companion in companions]
         entries = [
-            DigestEntry(r.id, r.category, r.received_at, r.body, len(r.attachments)) for r in reports
+            DigestEntry(r.id, r.category, r.received_at, r.language, r.body, len(r.attachments)) for r in reports
         ]
         numbers = [entry.number for entry in entries]
         companion_ids = [companion.id for companion in companions]

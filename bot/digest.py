@@ -3,7 +3,8 @@
 Telegram lets a bot post about 20 messages a minute in a group, so 1,000 reports at one card each
 would take almost an hour to reach officers. When DIGEST_THRESHOLD or more ordinary cards are
 waiting, the delivery loop (bot/delivery.py) sends up to DIGEST_SIZE of them as one digest
-message: each report's heading, when it came, the start of its text, and an "Open #N" button.
+message: each report's heading, when it came and in which language, the start of its text, and an
+"Open #N" button.
 Urgent reports and partner reports still go first, one full card each. Opening a report posts
 its full card with its buttons; its long text, attachments and translation wait until then, and
 follow as replies to that card, as for any card.
@@ -19,13 +20,13 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.cards import neutralise
+from bot.cards import language_name, neutralise
 from bot.categories import CATEGORIES
 from bot.i18n import FSI, PDI, _, formatting_locale, ngettext
 from bot.telegram_text import split_text
 
 DIGEST_SIZE = 10  # reports per digest message; their buttons fit on five rows of two
-EXCERPT = 240  # UTF-16 units of a report's text in its entry: ten entries fit in one message
+EXCERPT = 200  # UTF-16 units of a report's text in its entry: ten entries fit in one message
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class DigestEntry:
     number: int
     category: str
     received_at: datetime
+    language: str  # the reporter's, as on the card
     body: str
     attachments: int
 
@@ -54,10 +56,12 @@ def render_digest(entries: list[DigestEntry], zone: ZoneInfo) -> str:
 def _entry(entry: DigestEntry, zone: ZoneInfo) -> str:
     category = html.escape(_(CATEGORIES.get(entry.category, CATEGORIES["other"])))
     heading = _("Report #{number}: {category}", number=str(entry.number), category=category)
-    when = format_datetime(entry.received_at.astimezone(zone), "short", locale=formatting_locale())
+    locale = formatting_locale()
+    when = format_datetime(entry.received_at.astimezone(zone), "short", locale=locale)
     parts = split_text(entry.body, EXCERPT - 1)
     excerpt = parts[0] + ("…" if len(parts) > 1 else "")
-    lines = [f"<b>{heading}</b> · {when}", f"{FSI}{neutralise(excerpt)}{PDI}"]
+    language = html.escape(language_name(entry.language, locale))
+    lines = [f"<b>{heading}</b> · {when} · {language}", f"{FSI}{neutralise(excerpt)}{PDI}"]
     if entry.attachments:
         lines.append(ngettext("{n} attachment", "{n} attachments", entry.attachments))
     return "\n".join(lines)
