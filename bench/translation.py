@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/translation.py [--rounds 2] [--output-tokens 20] [--jobs 20]
 
-Why: translation runs in a worker process (bot.translation_worker, driven by bot.translation's
+Why: translation runs in a worker process (bot.translation.worker, driven by bot.translation's
 `Translator` over JSON lines on a pipe) so that the bot stays responsive and small. That design
 should cost next to nothing per sentence, never stall the bot's event loop, and keep the bot
 process free of argostranslate's memory. One run measures, on an Argos-sized model (6 layers,
@@ -20,7 +20,7 @@ into a temp dir and installed into a temp translation dir with tests.conftest.in
          package's sentencepiece.model; timed inside that process around encode +
          translate_batch + decode, with argostranslate's decoding options (beam ARGOS_BEAM_SIZE,
          default 4, one hypothesis, length_penalty 0.2, replace_unknowns, batch of <= 32 tokens);
-       * for attribution: the same worker code (bot.translation_worker.Worker.translate) called
+       * for attribution: the same worker code (bot.translation.worker.Worker.translate) called
          in-process in a third process with the worker's environment: project minus it is the
          pipe/JSON/asyncio cost, it minus raw is argostranslate's (and the worker's) own cost.
      The variants take turns sentence by sentence (the order rotates), so drift and noise hit all.
@@ -32,13 +32,13 @@ into a temp dir and installed into a temp translation dir with tests.conftest.in
      (same text, N tokens), so both did the same work. `max_decoding_length=N` stops one decoder
      step earlier (no </s> step, ~1/(N+1) less work); it is shown as a reference row only.
   2. the longest event-loop stall in this process while `--jobs` translations run at once
-     (`asyncio.gather`, check=True as bot.translation_jobs calls it, so each job is es->en plus
+     (`asyncio.gather`, check=True as bot.translation.jobs calls it, so each job is es->en plus
      the en->es back-translation): a ticker task in the same loop sleeps 5 ms in a loop and
      records how late it wakes. Goal <= 50 ms. Also shown: the idle baseline, and the worker's
      start (the warm-up call).
-  3. RSS (`ps -o rss=`): this process (standing in for the bot: it imports only bot.translation and
+  3. RSS (`ps -o rss=`): this process (standing in for the bot: it imports only bot.translation.translator and
      the standard library; the packages are built in child processes), fresh processes that import
-     bot.translation and bot.application (the whole bot, for reference), the worker, the raw CT2
+     bot.translation.translator and bot.application (the whole bot, for reference), the worker, the raw CT2
      process and the in-process-worker process, after the runs.
 
 The weights are random: the outputs are nonsense and this measures cost, not translation quality.
@@ -65,7 +65,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.translation import Translator  # noqa: E402  (the only project import in this process)
+from bot.translation.translator import Translator  # noqa: E402  (the only project import in this process)
 
 BUILD_TIMEOUT, CHILD_TIMEOUT, JOB_TIMEOUT, BURST_TIMEOUT = 600.0, 180.0, 60.0, 600.0
 TICK = 0.005  # the ticker's sleep
@@ -143,7 +143,7 @@ if mode == "raw":
         elapsed = time.perf_counter() - started
         return {"s": elapsed, "text": text, "tokens": len(out), "compute_type": model.compute_type}
 else:
-    from bot.translation_worker import Worker
+    from bot.translation.worker import Worker
     worker = Worker([c for c in os.environ["OUTREACH_LANGUAGES"].split(",") if c])
     def run(request):
         started = time.perf_counter()
@@ -341,8 +341,8 @@ async def run(args: argparse.Namespace, tmp: Path) -> tuple[list[tuple[str, str]
             problems.append(f"only {checked} of {args.jobs} check=True translations were back-translated")
 
         rss = {
-            "this process (bench; imports bot.translation only)": ps_rss_mib(os.getpid()),
-            "fresh `import bot.translation`": fresh_import_rss_mib("bot.translation"),
+            "this process (bench; imports bot.translation.translator only)": ps_rss_mib(os.getpid()),
+            "fresh `import bot.translation.translator`": fresh_import_rss_mib("bot.translation.translator"),
             "fresh `import bot.application` (the whole bot)": fresh_import_rss_mib("bot.application"),
             "translation worker (argostranslate, es->en + en->es loaded)": ps_rss_mib(translator.worker_pid),
             "raw CT2 process (ctranslate2 + sentencepiece, one model)": ps_rss_mib(raw.process.pid),
@@ -419,7 +419,7 @@ def main() -> int:
     print("\n".join(f"  {name:<{width}}  {value}" for name, value in rows))
     print(f"\ncommand: {shlex.join(['.venv/bin/python', 'bench/translation.py', *sys.argv[1:]])}")
     print("  project:  Translator(TMP/translation, ['es', 'en'], timeout=60).translate(s, 'es', 'en', check=False)"
-          "  ->  python -m bot.translation_worker")  # fmt: skip
+          "  ->  python -m bot.translation.worker")  # fmt: skip
     print(
         f"  raw:      ctranslate2.Translator('TMP/.../model', device='cpu', inter_threads={cfg['inter']}, "
         f"intra_threads={cfg['intra']}, compute_type='auto')"

@@ -16,7 +16,7 @@ from bot.audit import record_configuration
 from bot.config import Settings
 from bot.context import BotContext, BotData, Services, services_of
 from bot.crypto import ColumnKeys, Keys
-from bot.delivery import DeliveryLoop
+from bot.delivery.loop import DeliveryLoop
 from bot.i18n import I18n, active_locale, telegram_language_code
 from bot.limits import Limits
 from bot.menus import COMMUNITY_COMMANDS, STAFF_COMMANDS, bot_commands
@@ -24,8 +24,8 @@ from bot.outreach.profile import AgencyProfile, load_profile
 from bot.outreach.texts import ProfileTexts
 from bot.retention import PURGE_EVERY, Retention, purge
 from bot.staff_chat import StaffChat
-from bot.translation import Translator
-from bot.translation_jobs import TranslationJobs
+from bot.translation.jobs import TranslationJobs
+from bot.translation.translator import Translator
 from bot.unparseable_updates import SkippingBot
 from bot.update_scope import TelegramRequest, UpdateScope
 from handlers import (
@@ -53,7 +53,7 @@ from storage.database import create_engine, session_factory, upgrade_to_head
 from storage.encryption import bind_cipher
 from storage.key_rotation import REFRESH_EVERY, refresh_generation
 
-# Opt in now to durations as timedelta, PTB's next major default; bot.delivery reads them so.
+# Opt in now to durations as timedelta, PTB's next major default; bot.delivery.loop reads them so.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 log = logging.getLogger(__name__)

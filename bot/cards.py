@@ -21,7 +21,7 @@ from bot.categories import CATEGORIES
 from bot.i18n import FSI, N_, PDI, _, formatting_locale, ngettext
 from bot.reports import Draft, text_is_separate
 from bot.telegram_text import TEXT_LIMIT, split_text, utf16_len
-from bot.translation import language_code
+from bot.translation.translator import language_code
 from storage.models import AuditEvent, BlockedSender, Report, ReportMessage, ReportStatus
 
 # Embeddings, overrides and isolates (they reorder text) become a visible mark; zero-width

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, TelegramError
 
-from bot import translation_packages as packages
 from bot.config import (
     AuditSettings,
     ConfigError,
@@ -37,7 +36,8 @@ from bot.i18n import CatalogError, I18n, available_locales
 from bot.logs import configure_logging
 from bot.outreach.profile import EXAMPLE as EXAMPLE_PROFILE
 from bot.outreach.profile import AgencyProfile, ProfileError, load_profile
-from bot.translation import TranslationUnavailable, Translator, language_code
+from bot.translation import packages
+from bot.translation.translator import TranslationUnavailable, Translator, language_code
 
 if TYPE_CHECKING:
     import socket

@@ -135,7 +135,7 @@ class Settings(RetentionSettings, TranslationSettings):
     officer_ids: str = ""
     draft_timeout_minutes: MoreThanZero = 30
     staff_messages_per_minute: int = 20
-    # From this many ordinary cards waiting, they go to the staff chat as digests (bot/digest.py).
+    # From this many ordinary cards waiting, they go to the staff chat as digests (bot/delivery/digest.py).
     digest_threshold: int = 20
     # Per person (bot/limits.py); 0 = no limit.
     limit_updates_per_minute: int = 30

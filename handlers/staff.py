@@ -173,7 +173,7 @@ async def show(update: Update, context: BotContext) -> None:
 
 async def show_card(update: Update, context: BotContext, report: Report) -> None:
     """A report's card in the staff chat. One so far only listed in a surge digest
-    (bot/digest.py) gets its card through the outbox, ahead of ordinary cards, so that its
+    (bot/delivery/digest.py) gets its card through the outbox, ahead of ordinary cards, so that its
     attachments and translation, held until then, follow it as for any card; any other card is
     posted again at once."""
     if report.staff_message_id is None and report.digest_message_id is not None:

@@ -102,7 +102,7 @@ class Report(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     staff_message_id: Mapped[int | None] = mapped_column(BigInteger)
-    # The surge digest that listed the report instead of a card (bot/digest.py), until opened.
+    # The surge digest that listed the report instead of a card (bot/delivery/digest.py), until opened.
     digest_message_id: Mapped[int | None] = mapped_column(BigInteger)
     # Machine translation for officers, made by the translation jobs after the card is out.
     translation_status: Mapped[str] = mapped_column(String(16), default=TranslationStatus.PENDING)
@@ -111,7 +111,7 @@ class Report(Base):
     translation_note: Mapped[str | None] = mapped_column(String(64))  # why not translated
     translation_pivot: Mapped[bool] = mapped_column(Boolean, default=False)
     translation_agreement: Mapped[float | None] = mapped_column(Float)
-    # A translation worker took the job until then (PostgreSQL; bot/translation_jobs.py).
+    # A translation worker took the job until then (PostgreSQL; bot/translation/jobs.py).
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The sender's pseudonym, so officers can block them (bot.blocks). Encrypted with a fresh IV
     # each time: two reports of one person do not look related. None before blocking existed.

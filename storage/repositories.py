@@ -184,7 +184,7 @@ class OutboxRepository:
         return message
 
     async def ordinary_cards_waiting(self, now: datetime) -> int:
-        """Cards a surge digest may take (bot/digest.py) that are due now: not urgent, not opened
+        """Cards a surge digest may take (bot/delivery/digest.py) that are due now: not urgent, not opened
         from a digest (both priority 0), not a partner's."""
         query = (
             select(func.count())

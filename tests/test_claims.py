@@ -16,10 +16,10 @@ from telegram import Bot
 from bot.application import build_services
 from bot.config import Settings
 from bot.context import Services
-from bot.delivery import CLAIM as DELIVERY_CLAIM
-from bot.delivery import DeliveryLoop
-from bot.translation import Translation
-from bot.translation_jobs import TranslationJobs
+from bot.delivery.loop import CLAIM as DELIVERY_CLAIM
+from bot.delivery.loop import DeliveryLoop
+from bot.translation.jobs import TranslationJobs
+from bot.translation.translator import Translation
 from storage.database import upgrade_to_head
 from storage.models import OutboxKind, OutboxMessage, Report, TranslationStatus
 from tests.conftest import STAFF_CHAT_ID
@@ -64,7 +64,7 @@ async def test_two_delivery_loops_on_one_postgresql_database_send_each_card_once
             await bot.shutdown()
             await services.engine.dispose()
 
-    # 40 at once is a surge: most arrive in digests (bot/digest.py), each report in one of them.
+    # 40 at once is a surge: most arrive in digests (bot/delivery/digest.py), each report in one of them.
     cards = Counter(
         number
         for call in tg.calls_to("sendMessage")

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from bot.cli import main
-from bot.delivery import Pace
+from bot.delivery.loop import Pace
 from storage.models import OutboxMessage
 from tests.conftest import SECRET_KEY, STAFF_CHAT_ID, RunningBot, user
 from tests.fake_telegram import Call, FakeTelegram

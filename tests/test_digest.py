@@ -16,7 +16,7 @@ import pytest
 
 from bot.cards import language_name
 from bot.categories import CATEGORIES
-from bot.digest import DIGEST_SIZE, EXCERPT, DigestEntry, render_digest
+from bot.delivery.digest import DIGEST_SIZE, EXCERPT, DigestEntry, render_digest
 from bot.i18n import I18n, _, active_locale, ngettext
 from bot.telegram_text import TEXT_LIMIT, utf16_len
 from storage.models import OutboxKind, OutboxMessage, Report

@@ -80,6 +80,6 @@ async def test_the_log_scan_after_every_test_would_find_a_leak(bot, tg: FakeTele
     logging.getLogger("telegram.ext.Updater").error("Cannot parse %s", {"from": REPORTER.to_dict(), "text": REPORT_TEXT})
     assert personal_data_in(OPERATOR_LOG, tg.personal_data) == []
 
-    logging.getLogger("bot.delivery").info("a careless line about %s (%d)", REPORTER.first_name, REPORTER.id)
+    logging.getLogger("bot.delivery.loop").info("a careless line about %s (%d)", REPORTER.first_name, REPORTER.id)
     assert personal_data_in(OPERATOR_LOG, tg.personal_data) == sorted([str(REPORTER.id), "Qzmaria"])
     OPERATOR_LOG.pop()  # the scan after this test would fail on it, as it should

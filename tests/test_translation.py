@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.translation import TranslationUnavailable, Translator
+from bot.translation.translator import TranslationUnavailable, Translator
 from tests.conftest import install_packages as install
 
 LANGUAGES = ["en", "es", "ar"]
@@ -134,7 +134,7 @@ async def test_concurrent_first_calls_start_one_worker(translator, tmp_path, pac
     install(tmp_path / "translation", packages["es_en"])
     results = await asyncio.gather(*(translator.translate(f"Hola {n}.", "es", "en", check=False) for n in range(5)))
     assert all(r.text for r in results)
-    found = subprocess.run(["pgrep", "-P", str(os.getpid()), "-f", "bot[.]translation_worker"], capture_output=True, text=True)
+    found = subprocess.run(["pgrep", "-P", str(os.getpid()), "-f", "bot[.]translation[.]worker"], capture_output=True, text=True)
     children = [int(pid) for pid in found.stdout.split()]
     assert children == [translator.worker_pid]
 

@@ -20,7 +20,7 @@ import pytest
 from bot.cli import main
 from bot.config import Settings
 from bot.i18n import available_locales
-from bot.translation import language_code
+from bot.translation.translator import language_code
 from tests.argos_package import build_argos_package
 from tests.processes import error_lines
 

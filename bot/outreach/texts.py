@@ -12,7 +12,7 @@ import logging
 
 from bot.i18n import _
 from bot.outreach.profile import AgencyProfile, Localized
-from bot.translation import TranslationUnavailable, Translator, language_code
+from bot.translation.translator import TranslationUnavailable, Translator, language_code
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from bot.translation_worker import safe_package  # the worker's own rule; argostranslate is imported lazily there
+from bot.translation.worker import safe_package  # the worker's own rule; argostranslate is imported lazily there
 
 PIVOT = "en"  # Argos publishes most languages to and from English
 DOWNLOAD_TIMEOUT = 30.0  # seconds without a byte before a download gives up

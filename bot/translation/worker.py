@@ -1,6 +1,6 @@
 """The translation worker: a separate process that owns argostranslate and lingua.
 
-Run as `python -m bot.translation_worker` by bot.translation, never imported by the bot: importing
+Run as `python -m bot.translation.worker` by bot.translation.translator, never imported by the bot: importing
 argostranslate costs 300–800 MB and every call is synchronous. It reads one JSON request per line
 on stdin and writes one JSON answer per line on stdout, one job at a time, so argostranslate's
 unlocked lazy loading never races. It logs nothing about the texts it handles.

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from bot.background import WakeableLoop
 from bot.context import Services
 from bot.reports import queue_dialog_delivery
-from bot.translation import Translation, TranslationUnavailable, Translator, language_code
+from bot.translation.translator import Translation, TranslationUnavailable, Translator, language_code
 from storage.models import MessageAuthor, OutboxKind, OutboxMessage, Report, ReportMessage, TranslationStatus
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Offline machine translation, out of the bot's process and event loop.
 
-Handlers and jobs call `Translator`; it feeds the worker process (bot.translation_worker) through
+Handlers and jobs call `Translator`; it feeds the worker process (bot.translation.worker) through
 its stdin and reads answers from its stdout. The worker starts on first use, under a lock so
 concurrent first calls start one worker. Every job has a timeout; after a timeout or a crash the
 worker is killed and the next job starts a fresh one. No report ever waits on translation:
@@ -120,7 +120,7 @@ class Translator:
     async def _start(self) -> None:
         """Start the worker and wait until it has warmed up (loaded its libraries)."""
         self._process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.translation_worker",
+            sys.executable, "-m", "bot.translation.worker",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             env=self._environment(), limit=_LINE_LIMIT,
         )  # fmt: skip

@@ -46,7 +46,7 @@ from bot.cards import (
     translation_messages,
 )
 from bot.context import Services
-from bot.digest import DIGEST_SIZE, DigestEntry, digest_buttons, render_digest
+from bot.delivery.digest import DIGEST_SIZE, DigestEntry, digest_buttons, render_digest
 from bot.i18n import _, active_locale
 from storage.models import Feedback, OutboxKind, OutboxMessage, Report, ReportStatus
 from storage.unit_of_work import UnitOfWork

@@ -2,7 +2,7 @@
 
 Telegram lets a bot post about 20 messages a minute in a group, so 1,000 reports at one card each
 would take almost an hour to reach officers. When DIGEST_THRESHOLD or more ordinary cards are
-waiting, the delivery loop (bot/delivery.py) sends up to DIGEST_SIZE of them as one digest
+waiting, the delivery loop (bot/delivery/loop.py) sends up to DIGEST_SIZE of them as one digest
 message: each report's heading, when it came and in which language, the start of its text, and an
 "Open #N" button.
 Urgent reports and partner reports still go first, one full card each. Opening a report posts
