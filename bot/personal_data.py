@@ -1,9 +1,9 @@
 """What the bot holds about one person, for /mydata, and deleting all of it, for /forget.
 
 A person is known by their pseudonym (preferences, partnership with a private-security firm, and
-the in-memory drafts, limits and answer prompts) and, if they asked to be notified, by reporter links. A link carries no pseudonym, on
-purpose: finding a person's links takes unsealing each one and comparing it with their chat.
-Links are few, and unsealing one takes microseconds.
+the in-memory drafts, limits and answer prompts) and, if they asked to be notified, by reporter
+links. A link carries no pseudonym, on purpose: finding a person's links takes unsealing each one
+and comparing it with their chat. Links are few, and unsealing one takes microseconds.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ async def holdings(uow: UnitOfWork, services: Services, pseudonym: str, chat_id:
 
 async def forget_person(uow: UnitOfWork, services: Services, pseudonym: str, chat_id: int) -> None:
     """Delete the language choice, any partnership and the reporter links, and unlink the
-    person's reports, in one transaction; then what memory holds. The reports stay until retention, linked to nobody. A
-    block stays: forgetting must not be a way around it."""
+    person's reports, in one transaction; then what memory holds. The reports stay until
+    retention, linked to nobody. A block stays: forgetting must not be a way around it."""
     await uow.preferences.delete(pseudonym)
     await uow.partners.remove(pseudonym)
     await uow.reporter_links.delete_of([link.report_id for link in await _links_of(uow, services, chat_id)])

@@ -364,6 +364,13 @@ class ClaimRepository:
             await self._session.execute(update(model).where(model.claimed_until.is_not(None)).values(claimed_until=None))
 
 
+async def _delete_or_count(session: AsyncSession, model: type, where: ColumnElement[bool], dry_run: bool) -> int:
+    """For retention: delete the rows of `model` matching `where`, or with `dry_run` count them."""
+    if dry_run:
+        return await session.scalar(select(func.count()).select_from(model).where(where)) or 0
+    return (await session.execute(delete(model).where(where))).rowcount or 0
+
+
 def _unclaimed(claimed_until: ColumnElement[datetime | None], now: datetime) -> ColumnElement[bool]:
     return or_(claimed_until.is_(None), claimed_until <= now)
 
@@ -545,10 +552,7 @@ class FactRepository:
         return [Fact(*row) for row in await self._session.execute(query)]
 
     async def delete_received_before(self, first_day: date, *, dry_run: bool) -> int:
-        where = ReportFact.received_on < first_day
-        if dry_run:
-            return await self._session.scalar(select(func.count()).select_from(ReportFact).where(where)) or 0
-        return (await self._session.execute(delete(ReportFact).where(where))).rowcount or 0
+        return await _delete_or_count(self._session, ReportFact, ReportFact.received_on < first_day, dry_run)
 
 
 @dataclass(frozen=True)
@@ -585,10 +589,7 @@ class PartnerRepository:
     async def delete_invites_made_before(self, cutoff: datetime, *, dry_run: bool = False) -> int:
         """Expired invites, used or not: a used one is kept only so that its code is answered
         "used already" rather than "not valid" while it could still have been redeemed."""
-        where = PartnerInvite.created_at < cutoff
-        if dry_run:
-            return await self._session.scalar(select(func.count()).select_from(PartnerInvite).where(where)) or 0
-        return (await self._session.execute(delete(PartnerInvite).where(where))).rowcount or 0
+        return await _delete_or_count(self._session, PartnerInvite, PartnerInvite.created_at < cutoff, dry_run)
 
     async def organisation_of(self, pseudonym: str) -> str | None:
         partner = await self._session.get(Partner, pseudonym)

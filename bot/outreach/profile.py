@@ -292,11 +292,7 @@ class _Reader:
         if not isinstance(value, dict):
             self._problem("oversight", 'must be a table: [oversight] with name = "…" and contact = "…"')
             return None
-        self._unknown_keys(value, _SECTION_FIELDS["oversight"], "oversight.")
-        missing = [key for key in ("name", "contact") if key not in value]
-        for key in missing:
-            self._problem(f"oversight.{key}", "is missing")
-        if missing:
+        if not self._complete(value, "oversight", "oversight"):
             return None
         contact = value["contact"]
         if not isinstance(contact, str) or not contact.strip():
@@ -312,13 +308,17 @@ class _Reader:
         found = []
         for number, entry in enumerate(entries, 1):
             where = f"{section}[{number}]"
-            self._unknown_keys(entry, _SECTION_FIELDS[section], f"{where}.")
-            missing = [key for key in _SECTION_FIELDS[section] if key not in entry]
-            for key in missing:
-                self._problem(f"{where}.{key}", "is missing")
-            if not missing and (item := read(entry, where)) is not None:
+            if self._complete(entry, section, where) and (item := read(entry, where)) is not None:
                 found.append(item)
         return found
+
+    def _complete(self, table: dict[str, Any], section: str, where: str) -> bool:
+        """Whether a table of `section` has every field; its unknown and missing ones are problems."""
+        self._unknown_keys(table, _SECTION_FIELDS[section], f"{where}.")
+        missing = [key for key in _SECTION_FIELDS[section] if key not in table]
+        for key in missing:
+            self._problem(f"{where}.{key}", "is missing")
+        return not missing
 
     def _liaison(self, entry: dict[str, Any], where: str) -> Liaison | None:
         name, contact, languages = entry["name"], entry["contact"], entry["languages"]

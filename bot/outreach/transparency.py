@@ -35,15 +35,20 @@ class Summary:
     feedback: Counter[str]
 
 
+def _month_first(day: date, months_later: int) -> date:
+    """The first day of the month `months_later` months after `day`'s (before, if negative)."""
+    month = day.year * 12 + day.month - 1 + months_later
+    return date(month // 12, month % 12 + 1, 1)
+
+
 def first_day_shown(today: date) -> date:
     """The first day of the month eleven months before this one."""
-    month = today.year * 12 + today.month - 1 - (MONTHS - 1)
-    return date(month // 12, month % 12 + 1, 1)
+    return _month_first(today, -(MONTHS - 1))
 
 
 def summarize(facts: list[Fact], today: date) -> Summary:
     start = first_day_shown(today)
-    firsts = [date((start.year * 12 + start.month - 1 + n) // 12, (start.month - 1 + n) % 12 + 1, 1) for n in range(MONTHS)]
+    firsts = [_month_first(start, n) for n in range(MONTHS)]
     counts = {first: Counter() for first in firsts}
     times, feedback = [], Counter()
     for fact in facts:
