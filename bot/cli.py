@@ -339,7 +339,7 @@ def audit_export_command(args: argparse.Namespace) -> int:
 
 
 def purge_command(args: argparse.Namespace) -> int:
-    from bot.retention import FACTS_KEPT_DAYS, Retention, purge
+    from bot.retention import FACTS_KEPT_DAYS, INVITE_VALID_DAYS, Retention, purge
     from storage.database import session_factory
     from storage.unit_of_work import UnitOfWork
 
@@ -357,6 +357,7 @@ def purge_command(args: argparse.Namespace) -> int:
     print(f"  {purged.links_after_closure} reporter link(s) of reports closed more than {retention.link_grace_days} day(s) ago (LINK_GRACE_DAYS)")
     print(f"  {purged.update_ids} update id(s) older than a day, kept only to answer each update once")
     print(f"  {purged.facts} report fact(s) received more than {FACTS_KEPT_DAYS} days ago, the counts behind /transparency")
+    print(f"  {purged.invites} partner invite(s) made more than {INVITE_VALID_DAYS} days ago, used or not")
     return 0
 
 

@@ -164,6 +164,7 @@ async def test_purge_dry_run_counts_what_would_go_and_changes_nothing(
         "  2 reporter link(s) of reports closed more than 7 day(s) ago (LINK_GRACE_DAYS)",
         "  1 update id(s) older than a day, kept only to answer each update once",
         "  1 report fact(s) received more than 400 days ago, the counts behind /transparency",
+        "  0 partner invite(s) made more than 14 days ago, used or not",
     ]
 
     assert await asyncio.to_thread(main, ["--env-file", str(env), "purge"]) == 0
